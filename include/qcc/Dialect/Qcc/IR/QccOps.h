@@ -1,0 +1,31 @@
+//===- QccOps.h - qcc operations --------------------------------*- C++ -*-===//
+#ifndef QCC_DIALECT_QCC_IR_QCCOPS_H
+#define QCC_DIALECT_QCC_IR_QCCOPS_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
+
+#include "qcc/Dialect/Qcc/IR/QccAttrs.h"
+#include "qcc/Dialect/Qcc/IR/QccDialect.h"
+
+namespace qcc {
+/// Verifies that the operands of an elementwise op broadcast (numpy rules) to
+/// the result shape.
+mlir::LogicalResult verifyBroadcastOp(mlir::Operation *op);
+
+/// Numpy broadcast of two shapes; dynamic dims broadcast against 1 or an
+/// equal/dynamic dim. Fails on incompatible static dims.
+mlir::FailureOr<llvm::SmallVector<int64_t>>
+broadcastShapes(llvm::ArrayRef<int64_t> a, llvm::ArrayRef<int64_t> b);
+} // namespace qcc
+
+#define GET_OP_CLASSES
+#include "qcc/Dialect/Qcc/IR/QccOps.h.inc"
+
+#endif

@@ -1,0 +1,19 @@
+//===- PatternUtils.h - helpers for qcc graph patterns ----------*- C++ -*-===//
+#ifndef QCC_DIALECT_QCC_TRANSFORMS_PATTERNUTILS_H
+#define QCC_DIALECT_QCC_TRANSFORMS_PATTERNUTILS_H
+
+#include "mlir/IR/Value.h"
+
+namespace qcc {
+/// True if `v` is a constant whose elements all equal `expected` within a
+/// relative tolerance (exporters round constants such as sqrt(2)).
+bool isSplatFloat(mlir::Value v, double expected, double relTol = 1e-3);
+/// The splat value of a float constant, if `v` is one.
+std::optional<double> getSplatFloat(mlir::Value v);
+/// If `op` has operands (a, b) and one of them satisfies `pred`, returns the
+/// other one.
+mlir::Value otherOperandIf(mlir::Operation *op,
+                           llvm::function_ref<bool(mlir::Value)> pred);
+} // namespace qcc
+
+#endif

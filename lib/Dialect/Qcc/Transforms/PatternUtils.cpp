@@ -1,0 +1,32 @@
+//===- PatternUtils.cpp - helpers for qcc graph patterns ------------------===//
+#include "qcc/Dialect/Qcc/Transforms/PatternUtils.h"
+
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+std::optional<double> qcc::getSplatFloat(Value v) {
+  DenseElementsAttr attr;
+  if (!v || !matchPattern(v, m_Constant(&attr)) || !attr.isSplat() ||
+      !isa<FloatType>(attr.getElementType()))
+    return std::nullopt;
+  return attr.getSplatValue<APFloat>().convertToDouble();
+}
+
+bool qcc::isSplatFloat(Value v, double expected, double relTol) {
+  std::optional<double> c = getSplatFloat(v);
+  return c && std::fabs(*c - expected) <= relTol * std::fabs(expected);
+}
+
+Value qcc::otherOperandIf(Operation *op, function_ref<bool(Value)> pred) {
+  if (!op || op->getNumOperands() != 2)
+    return nullptr;
+  if (pred(op->getOperand(0)))
+    return op->getOperand(1);
+  if (pred(op->getOperand(1)))
+    return op->getOperand(0);
+  return nullptr;
+}

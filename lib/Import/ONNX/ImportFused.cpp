@@ -1,0 +1,156 @@
+//===- ImportFused.cpp - fused transformer operator converters ------------===//
+//
+// RotaryEmbedding (ai.onnx opset 23 and com.microsoft) and com.microsoft
+// MultiHeadAttention map onto qcc.rotary / qcc.attention, which work on
+// [batch, heads, seq, head_dim]; 3-D [batch, seq, hidden] inputs are split
+// into heads around them.
+//
+//===----------------------------------------------------------------------===//
+#include "ImporterImpl.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace qcc::onnx_import {
+namespace {
+
+using Imp = GraphImporter;
+
+RankedTensorType tensorType(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+/// [B, S, H*D] -> [B, H, S, D].
+FailureOr<Value> splitHeads(Imp &imp, Value v, int64_t heads, StringRef what) {
+  auto t = tensorType(v);
+  if (t.getRank() != 3)
+    return imp.error() << what << " must be [batch, seq, hidden], got " << t,
+           failure();
+  SmallVector<DimValue> d = imp.dimsOf(v);
+  if (!d[2].isConstant() || heads <= 0 || d[2].constant % heads != 0)
+    return imp.error() << what << " hidden size must be static and divisible "
+                       << "by num_heads (" << heads << ")",
+           failure();
+  Value r = imp.reshapeTo(v, {d[0], d[1], {heads, nullptr},
+                              {d[2].constant / heads, nullptr}});
+  return imp.transpose(r, {0, 2, 1, 3});
+}
+
+/// [B, H, S, D] -> [B, S, H*D].
+Value mergeHeads(Imp &imp, Value v) {
+  Value t = imp.transpose(v, {0, 2, 1, 3});
+  SmallVector<DimValue> d = imp.dimsOf(t);
+  return imp.reshapeTo(t, {d[0], d[1], imp.dimArith('*', d[2], d[3])});
+}
+
+LogicalResult convertRotary(Imp &imp, const onnx::NodeProto &n) {
+  bool ms = n.domain() == "com.microsoft";
+  // Operand order differs between the two domains.
+  size_t cosIdx = ms ? 2 : 1, sinIdx = ms ? 3 : 2, posIdx = ms ? 1 : 3;
+  FailureOr<Entry *> x = imp.requiredInput(0), cosE = imp.requiredInput(cosIdx),
+                     sinE = imp.requiredInput(sinIdx);
+  if (failed(x) || failed(cosE) || failed(sinE))
+    return failure();
+  if (imp.attrInt("is_packed_batching", 0))
+    return imp.error() << "packed batching is not supported";
+  Value xv = imp.materialize(**x);
+  Value cosV = imp.materialize(**cosE), sinV = imp.materialize(**sinE);
+  if (tensorType(cosV) != tensorType(sinV))
+    return imp.error() << "cos_cache and sin_cache types differ";
+  int64_t rotDim = imp.attrInt("rotary_embedding_dim", 0);
+  int64_t heads = imp.attrInt("num_heads", 0);
+  bool threeD = tensorType(xv).getRank() == 3;
+  if (tensorType(xv).getRank() != 3 && tensorType(xv).getRank() != 4)
+    return imp.error() << "input must be rank 3 or 4";
+  int64_t half = tensorType(cosV).getDimSize(tensorType(cosV).getRank() - 1);
+  if (ShapedType::isDynamic(half))
+    return imp.error() << "cos_cache's last dim must be static";
+  if (rotDim && rotDim != 2 * half)
+    return imp.error() << "rotary_embedding_dim " << rotDim
+                       << " does not match cos_cache's last dim " << half;
+  if (threeD) {
+    if (heads == 0) {
+      int64_t hidden = tensorType(xv).getDimSize(2);
+      if (ShapedType::isDynamic(hidden) || rotDim == 0 || hidden % (2 * half))
+        return imp.error() << "num_heads is needed for a 3-D input";
+      heads = hidden / (2 * half);
+    }
+    FailureOr<Value> s = splitHeads(imp, xv, heads, "input");
+    if (failed(s))
+      return failure();
+    xv = *s;
+  }
+  // Positions select rows of the caches: [B, S, half].
+  if (Entry *pos = imp.input(posIdx)) {
+    Value p = imp.materialize(*pos);
+    auto pt = tensorType(p);
+    if (tensorType(cosV).getRank() != 2)
+      return imp.error() << "with position_ids, caches must be [max_pos, dim/2]";
+    if (pt.getRank() != 2)
+      return imp.error() << "position_ids must be [batch, seq], got " << pt;
+    SmallVector<int64_t> shape{pt.getDimSize(0), pt.getDimSize(1), half};
+    auto type = RankedTensorType::get(shape, tensorType(cosV).getElementType());
+    cosV = imp.b.create<GatherOp>(imp.loc, type, cosV, p, 0);
+    sinV = imp.b.create<GatherOp>(imp.loc, type, sinV, p, 0);
+  } else if (tensorType(cosV).getRank() != 3) {
+    return imp.error() << "without position_ids, caches must be "
+                          "[batch, seq, dim/2]";
+  }
+  auto op = imp.b.create<RotaryOp>(imp.loc, xv.getType(), xv, cosV, sinV);
+  op.setInterleaved(imp.attrInt("interleaved", 0) != 0);
+  Value r = op;
+  if (threeD)
+    r = mergeHeads(imp, r);
+  imp.setOutput(0, r, (*x)->dtype);
+  return success();
+}
+
+LogicalResult convertMultiHeadAttention(Imp &imp, const onnx::NodeProto &) {
+  for (auto [i, what] : {std::pair(3, "bias"), std::pair(4, "key_padding_mask"),
+                         std::pair(6, "past_key"), std::pair(7, "past_value")})
+    if (imp.input(i))
+      return imp.error() << "input '" << what << "' is not supported";
+  if (imp.hasOutput(1) || imp.hasOutput(2) || imp.hasOutput(3))
+    return imp.error() << "present key/value outputs are not supported";
+  int64_t heads = imp.attrInt("num_heads", 0);
+  if (heads <= 0)
+    return imp.error() << "num_heads must be positive";
+  FailureOr<Value> q = imp.inputValue(0), k = imp.inputValue(1),
+                   v = imp.inputValue(2);
+  if (failed(q) || failed(k) || failed(v))
+    return failure();
+  FailureOr<Value> q4 = splitHeads(imp, *q, heads, "query");
+  if (failed(q4))
+    return failure();
+  FailureOr<Value> k4 = splitHeads(imp, *k, heads, "key");
+  if (failed(k4))
+    return failure();
+  FailureOr<Value> v4 = splitHeads(imp, *v, heads, "value");
+  if (failed(v4))
+    return failure();
+  int64_t headDim = tensorType(*q4).getDimSize(3);
+  double scale = imp.attrFloat("scale", 0.0f);
+  if (scale == 0.0)
+    scale = 1.0 / std::sqrt((double)headDim);
+  Value mask;
+  if (Entry *m = imp.input(5))
+    mask = imp.materialize(*m);
+  auto qt = tensorType(*q4), vt = tensorType(*v4);
+  auto rType = RankedTensorType::get(
+      {qt.getDimSize(0), qt.getDimSize(1), qt.getDimSize(2), vt.getDimSize(3)},
+      qt.getElementType());
+  auto op = imp.b.create<AttentionOp>(
+      imp.loc, rType, *q4, *k4, *v4, mask, imp.b.getF64FloatAttr(scale),
+      imp.b.getBoolAttr(imp.attrInt("unidirectional", 0) != 0));
+  imp.setOutput(0, mergeHeads(imp, op), kFloat);
+  return success();
+}
+
+} // namespace
+
+LogicalResult convertFusedOp(GraphImporter &imp, const onnx::NodeProto &n) {
+  if (n.op_type() == "RotaryEmbedding")
+    return convertRotary(imp, n);
+  return convertMultiHeadAttention(imp, n);
+}
+
+} // namespace qcc::onnx_import

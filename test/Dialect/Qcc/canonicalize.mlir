@@ -1,0 +1,80 @@
+// RUN: qcc-opt %s --canonicalize --split-input-file | FileCheck %s
+
+// quantize(dequantize(q)) with the same scheme and parameters is q.
+// CHECK-LABEL: func @requant_roundtrip
+// CHECK-SAME: (%[[Q:.*]]: tensor<4x8xi8>
+// CHECK-NOT: qcc.quantize
+// CHECK: return %[[Q]]
+func.func @requant_roundtrip(%q: tensor<4x8xi8>, %s: tensor<8xf32>) -> tensor<4x8xi8> {
+  %d = qcc.dequantize #qcc.qparams<s8, per_axis(1)> %q, %s : (tensor<4x8xi8>, tensor<8xf32>) -> tensor<4x8xf32>
+  %r = qcc.quantize #qcc.qparams<s8, per_axis(1)> %d, %s : (tensor<4x8xf32>, tensor<8xf32>) -> tensor<4x8xi8>
+  return %r : tensor<4x8xi8>
+}
+
+// -----
+
+// A different scale is a real requantization and stays.
+// CHECK-LABEL: func @requant_other_scale
+// CHECK: qcc.dequantize
+// CHECK: qcc.quantize
+func.func @requant_other_scale(%q: tensor<4xi8>, %s: tensor<f32>, %t: tensor<f32>) -> tensor<4xi8> {
+  %d = qcc.dequantize #qcc.qparams<s8, per_tensor> %q, %s : (tensor<4xi8>, tensor<f32>) -> tensor<4xf32>
+  %r = qcc.quantize #qcc.qparams<s8, per_tensor> %d, %t : (tensor<4xf32>, tensor<f32>) -> tensor<4xi8>
+  return %r : tensor<4xi8>
+}
+
+// -----
+
+// dequantize(quantize(x)) rounds, so it is never folded away.
+// CHECK-LABEL: func @fake_quant_kept
+// CHECK: qcc.quantize
+// CHECK: qcc.dequantize
+func.func @fake_quant_kept(%x: tensor<4xf32>, %s: tensor<f32>) -> tensor<4xf32> {
+  %q = qcc.quantize #qcc.qparams<s8, per_tensor> %x, %s : (tensor<4xf32>, tensor<f32>) -> tensor<4xi8>
+  %d = qcc.dequantize #qcc.qparams<s8, per_tensor> %q, %s : (tensor<4xi8>, tensor<f32>) -> tensor<4xf32>
+  return %d : tensor<4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @reshape_chain
+// CHECK-NEXT: %[[R:.*]] = qcc.reshape %arg0 : tensor<2x6xf32> -> tensor<3x4xf32>
+// CHECK-NEXT: return %[[R]]
+func.func @reshape_chain(%x: tensor<2x6xf32>) -> tensor<3x4xf32> {
+  %0 = qcc.reshape %x : tensor<2x6xf32> -> tensor<12xf32>
+  %1 = qcc.reshape %0 : tensor<12xf32> -> tensor<3x4xf32>
+  return %1 : tensor<3x4xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @identities
+// CHECK-NEXT: return %arg0
+func.func @identities(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
+  %0 = qcc.identity %x : tensor<2x3xf32>
+  %1 = qcc.transpose %0 {perm = array<i64: 0, 1>} : tensor<2x3xf32> -> tensor<2x3xf32>
+  %2 = qcc.cast %1 : tensor<2x3xf32> -> tensor<2x3xf32>
+  %3 = qcc.reshape %2 : tensor<2x3xf32> -> tensor<2x3xf32>
+  return %3 : tensor<2x3xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func @static_dim
+// CHECK: %[[C:.*]] = arith.constant 3 : index
+// CHECK: return %[[C]]
+func.func @static_dim(%x: tensor<?x3xf32>) -> index {
+  %0 = qcc.dim %x, 1 : tensor<?x3xf32>
+  return %0 : index
+}
+
+// -----
+
+// CHECK-LABEL: func @const_reshape
+// CHECK: arith.constant dense<{{\[}}[1, 2], [3, 4]]> : tensor<2x2xi64>
+// CHECK-NOT: qcc.reshape
+func.func @const_reshape() -> tensor<2x2xi64> {
+  %c = arith.constant dense<[1, 2, 3, 4]> : tensor<4xi64>
+  %0 = qcc.reshape %c : tensor<4xi64> -> tensor<2x2xi64>
+  return %0 : tensor<2x2xi64>
+}

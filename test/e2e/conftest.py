@@ -1,0 +1,23 @@
+"""Shared fixtures: where the built tools are."""
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BUILD = pathlib.Path(os.environ.get("QCC_BUILD", ROOT / "build"))
+
+
+@pytest.fixture(scope="session")
+def qcc_bin():
+    path = BUILD / "bin" / "qcc"
+    assert path.exists(), f"{path} not built; run scripts/setup.sh"
+    return path
+
+
+def run_qcc(qcc_bin, *args, check=True):
+    proc = subprocess.run([str(qcc_bin), *map(str, args)], capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"qcc {' '.join(map(str, args))} failed:\n{proc.stderr}")
+    return proc

@@ -1,0 +1,100 @@
+//===- qcc.cpp - the qcc compiler driver ----------------------------------===//
+//
+//   qcc model.onnx --emit=mlir [-o out.mlir] [--dim batch=1]
+//
+//===----------------------------------------------------------------------===//
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+#include "qcc/Dialect/Qcc/Transforms/Passes.h"
+#include "qcc/Import/ONNXImporter.h"
+#include "qcc/InitAll.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/SourceMgr.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+
+namespace {
+enum class EmitKind { Imported, Mlir };
+
+cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.onnx>"),
+                               cl::Required);
+cl::opt<std::string> outputFile("o", cl::desc("Output file (default: stdout)"),
+                                cl::value_desc("path"), cl::init("-"));
+cl::opt<EmitKind> emit(
+    "emit", cl::desc("What to produce"), cl::init(EmitKind::Mlir),
+    cl::values(clEnumValN(EmitKind::Imported, "imported",
+                          "the qcc module exactly as imported"),
+               clEnumValN(EmitKind::Mlir, "mlir",
+                          "the qcc module after graph cleanup")));
+cl::list<std::string> dims("dim",
+                           cl::desc("Fix a symbolic dim: --dim name=value"),
+                           cl::value_desc("name=value"));
+cl::opt<bool> printWeights("print-weights",
+                           cl::desc("Print every weight value (large)"),
+                           cl::init(false));
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  mlir::registerAsmPrinterCLOptions();
+  mlir::registerMLIRContextCLOptions();
+  mlir::registerPassManagerCLOptions();
+  cl::ParseCommandLineOptions(argc, argv, "qcc quantization compiler\n");
+
+  qcc::ImportOptions options;
+  for (const std::string &d : dims) {
+    auto [name, value] = StringRef(d).split('=');
+    int64_t v;
+    if (name.empty() || value.getAsInteger(10, v) || v < 0) {
+      errs() << "qcc: error: --dim expects name=value with a non-negative "
+                "integer, got '"
+             << d << "'\n";
+      return 1;
+    }
+    options.dimValues[name] = v;
+  }
+
+  mlir::DialectRegistry registry;
+  qcc::registerAllDialects(registry);
+  mlir::MLIRContext context(registry);
+  // Diagnostics go to stderr as "file:line:col: error: ...".
+  SourceMgr sourceMgr;
+  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &context, errs());
+
+  auto module = qcc::importONNXFile(context, inputFile, options);
+  if (failed(module))
+    return 1;
+
+  if (emit == EmitKind::Mlir) {
+    mlir::PassManager pm(&context);
+    if (failed(mlir::applyPassManagerCLOptions(pm)))
+      return 1;
+    pm.addPass(mlir::createCanonicalizerPass());
+    pm.addNestedPass<mlir::func::FuncOp>(qcc::createQccFuseNormalizations());
+    pm.addNestedPass<mlir::func::FuncOp>(qcc::createQccFuseActivations());
+    pm.addPass(mlir::createCanonicalizerPass());
+    pm.addPass(mlir::createCSEPass());
+    if (failed(pm.run(**module)))
+      return 1;
+  }
+
+  std::string error;
+  auto out = mlir::openOutputFile(outputFile, &error);
+  if (!out) {
+    errs() << "qcc: error: " << error << "\n";
+    return 1;
+  }
+  mlir::OpPrintingFlags flags;
+  if (!printWeights)
+    flags.elideLargeElementsAttrs(16);
+  (*module)->print(out->os(), flags);
+  out->keep();
+  return 0;
+}
