@@ -7,7 +7,7 @@ import lit.formats
 config.name = "qcc"
 config.test_format = lit.formats.ShTest(execute_external=False)
 config.suffixes = [".mlir", ".py"]
-config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "onnx_models.py"]
+config.excludes = ["lit.cfg.py", "lit.site.cfg.py", "lib", "e2e"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.qcc_obj_root, "test")
 

@@ -720,12 +720,40 @@ FailureOr<SmallVector<DimValue>> reshapeTarget(Imp &imp, Value input,
     }
   }
   if (inferAt >= 0) {
+    // Cancel dims the output keeps from the input, so [b, s, 12] ->
+    // [b, s, 3, -1] infers a static 4 rather than (b*s*12)/(b*s*3).
+    SmallVector<DimValue> rest(inDims);
+    SmallVector<DimValue> outRest;
+    for (int64_t i = 0, e = out.size(); i < e; ++i) {
+      const DimValue &d = out[i];
+      if (i == inferAt)
+        continue;
+      auto same = llvm::find_if(rest, [&](const DimValue &r) {
+        return !d.isConstant() && r.value == d.value;
+      });
+      if (same != rest.end())
+        rest.erase(same);
+      else
+        outRest.push_back(d);
+    }
     DimValue total{1, nullptr}, known{1, nullptr};
-    for (const DimValue &d : inDims)
+    for (const DimValue &d : rest)
       total = imp.dimArith('*', total, d);
-    for (auto [i, d] : llvm::enumerate(out))
-      if ((int64_t)i != inferAt)
-        known = imp.dimArith('*', known, d);
+    for (const DimValue &d : outRest)
+      known = imp.dimArith('*', known, d);
+    // Static factors divide out of a symbolic total: (b * 12) / 3 = b * 4.
+    if (!total.isConstant() && known.isConstant() && known.constant > 0) {
+      int64_t c = 1;
+      SmallVector<DimValue> dyn;
+      for (const DimValue &d : rest)
+        d.isConstant() ? (void)(c *= d.constant) : dyn.push_back(d);
+      if (c % known.constant == 0) {
+        total = {c / known.constant, nullptr};
+        for (const DimValue &d : dyn)
+          total = imp.dimArith('*', total, d);
+        known = {1, nullptr};
+      }
+    }
     if (total.isConstant() && known.isConstant() &&
         (known.constant == 0 || total.constant % known.constant != 0))
       return imp.error() << "cannot infer the -1 dim: " << total.constant

@@ -12,6 +12,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "qcc/Dialect/Qcc/IR/QccOps.h"
 #include "qcc/Import/ONNXImporter.h"
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
 
 #include "onnx/onnx_pb.h"
@@ -93,6 +94,8 @@ public:
   std::string modelDir;
   int64_t opset;
   llvm::StringMap<Entry> values;
+  /// qcc.dim results by (tensor, index), so equal dims are equal SSA values.
+  llvm::DenseMap<std::pair<mlir::Value, int64_t>, mlir::Value> dimCache;
 
   // Per-node state, set while a node is converted.
   const onnx::NodeProto *node = nullptr;

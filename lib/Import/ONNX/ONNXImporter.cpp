@@ -104,10 +104,22 @@ SmallVector<DimValue> GraphImporter::dimsOf(Value tensor) {
   auto t = cast<RankedTensorType>(tensor.getType());
   SmallVector<DimValue> dims;
   for (int64_t i = 0; i < t.getRank(); ++i) {
-    if (t.isDynamicDim(i))
-      dims.push_back({0, b.create<DimOp>(loc, tensor, i)});
-    else
+    if (t.isDynamicDim(i)) {
+      Value &d = dimCache[{tensor, i}];
+      if (!d) {
+        // Dims are created right after their tensor so every later use is
+        // dominated.
+        OpBuilder::InsertionGuard g(b);
+        if (Operation *def = tensor.getDefiningOp())
+          b.setInsertionPointAfter(def);
+        else
+          b.setInsertionPointToStart(cast<BlockArgument>(tensor).getOwner());
+        d = b.create<DimOp>(loc, tensor, i);
+      }
+      dims.push_back({0, d});
+    } else {
       dims.push_back({t.getDimSize(i), nullptr});
+    }
   }
   return dims;
 }
@@ -475,6 +487,7 @@ FailureOr<OwningOpRef<ModuleOp>> importONNXFile(MLIRContext &context,
     Entry e;
     e.dtype = lt.dtype;
     e.constant = lt.value;
+    e.knownIsScalar = lt.value.getType().getRank() == 0;
     e.value = imp.constantTensor(lt.value);
     imp.values[name] = std::move(e);
   }
