@@ -21,3 +21,15 @@ def run_qcc(qcc_bin, *args, check=True):
     if check and proc.returncode != 0:
         raise AssertionError(f"qcc {' '.join(map(str, args))} failed:\n{proc.stderr}")
     return proc
+
+
+def op_counts(mlir_text):
+    """Occurrences of each qcc op in printed IR."""
+    import collections
+    import re
+    return collections.Counter(re.findall(r"= (qcc\.[a-z_]+)\b", mlir_text)
+                               + re.findall(r"^\s+(qcc\.[a-z_]+)\b", mlir_text, re.M))
+
+
+def import_model(qcc_bin, path, *extra):
+    return run_qcc(qcc_bin, path, "--emit=mlir", *extra).stdout

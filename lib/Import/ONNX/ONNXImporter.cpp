@@ -474,9 +474,23 @@ FailureOr<OwningOpRef<ModuleOp>> importONNXFile(MLIRContext &context,
   module->push_back(func);
   Block *entry = func.addEntryBlock();
   builder.setInsertionPointToStart(entry);
+  // Inputs that name the same symbolic dim share one SSA value for it, so
+  // shape arithmetic sees that "seq" of two inputs is the same size.
+  llvm::StringMap<Value> namedDims;
   for (auto [i, in] : llvm::enumerate(inputs)) {
     func.setArgAttr(i, "qcc.name", builder.getStringAttr(in.name));
     func.setArgAttr(i, "qcc.dims", in.dimNames);
+    for (auto [d, name] : llvm::enumerate(in.dimNames)) {
+      auto str = dyn_cast<StringAttr>(name);
+      if (!str)
+        continue;
+      Value &canon = namedDims[str.getValue()];
+      if (!canon) {
+        imp.loc = NameLoc::get(str, fileLoc);
+        canon = builder.create<DimOp>(imp.loc, entry->getArgument(i), d);
+      }
+      imp.dimCache[{entry->getArgument(i), (int64_t)d}] = canon;
+    }
     Entry e;
     e.value = entry->getArgument(i);
     e.dtype = in.dtype;

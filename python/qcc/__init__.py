@@ -1,0 +1,1 @@
+"""qcc: Python-side helpers of the qcc quantization compiler."""
