@@ -154,9 +154,23 @@ LogicalResult convertCompare(Imp &imp, const Node &) {
   if ((*a)->dtype != (*c)->dtype)
     return imp.error() << "input types differ: " << dtypeName((*a)->dtype)
                        << " vs " << dtypeName((*c)->dtype);
-  if (isUnsignedDType((*a)->dtype) && !std::is_same_v<OpTy, EqualOp>)
-    return imp.error() << "ordered comparison of unsigned integers is not "
-                          "supported";
+  if (isUnsignedDType((*a)->dtype) && !std::is_same_v<OpTy, EqualOp>) {
+    // Ordered unsigned comparisons become signed ones on zero-extended i64.
+    if ((*a)->dtype == kUInt64)
+      return imp.error() << "ordered comparison of uint64 is not supported";
+    auto widen = [&](Entry &e) {
+      Value v = imp.materialize(e);
+      auto t = RankedTensorType::get(tensorType(v).getShape(), imp.b.getI64Type());
+      auto c = imp.b.create<CastOp>(imp.loc, t, v);
+      c.setFromUnsigned(true);
+      return c.getResult();
+    };
+    FailureOr<Value> r = imp.binary<OpTy>(widen(**a), widen(**c), imp.b.getI1Type());
+    if (failed(r))
+      return failure();
+    imp.setOutput(0, *r, kBool);
+    return success();
+  }
   // Fold comparisons of constant shape values (common in exported masks).
   auto ka = imp.constInts(**a), kc = imp.constInts(**c);
   if (ka && kc && (ka->size() == kc->size() || ka->size() == 1 ||
@@ -325,17 +339,29 @@ LogicalResult convertClip(Imp &imp, const Node &) {
     return failure();
   Value v = imp.materialize(**in);
   auto op = imp.b.create<ClipOp>(imp.loc, v.getType(), v, nullptr, nullptr);
+  Value result = op;
   for (auto [i, name] : {std::pair(1, "min"), std::pair(2, "max")}) {
     Entry *e = imp.input(i);
     if (!e)
       continue;
-    std::optional<double> c = constScalarFloat(imp, e);
-    if (!c)
-      return imp.error() << "Clip " << name
-                         << " must be a constant scalar known at import time";
-    op->setAttr(name, imp.b.getF64FloatAttr(*c));
+    if (std::optional<double> c = constScalarFloat(imp, e)) {
+      op->setAttr(name, imp.b.getF64FloatAttr(*c));
+      continue;
+    }
+    // Bounds only known at run time clamp with max / min.
+    if (e->dtype != (*in)->dtype)
+      return imp.error() << "Clip " << name << " type differs from the input's";
+    Value bound = imp.materialize(*e);
+    FailureOr<Value> r = i == 1 ? imp.binary<MaxOp>(result, bound)
+                                : imp.binary<MinOp>(result, bound);
+    if (failed(r))
+      return failure();
+    if (cast<RankedTensorType>(r->getType()).getShape() !=
+        cast<RankedTensorType>(v.getType()).getShape())
+      return imp.error() << "Clip " << name << " must be a scalar";
+    result = *r;
   }
-  imp.setOutput(0, op, (*in)->dtype);
+  imp.setOutput(0, result, (*in)->dtype);
   return success();
 }
 
@@ -483,7 +509,7 @@ LogicalResult convertNorm(Imp &imp, const Node &n) {
     if (failed(checkNoStatOutputs(imp, 1, 2)))
       return failure();
     imp.setOutput(3, x, (*in)->dtype);
-  } else if (failed(checkNoStatOutputs(imp, 1, 2))) {
+  } else if (rms && failed(checkNoStatOutputs(imp, 1, 2))) {
     return failure();
   }
   int64_t rank = tensorType(x).getRank();
@@ -491,6 +517,29 @@ LogicalResult convertNorm(Imp &imp, const Node &n) {
   if (failed(axis))
     return failure();
   double eps = imp.attrFloat("epsilon", 1e-5f);
+  if (!skip && !rms && (imp.hasOutput(1) || imp.hasOutput(2))) {
+    // LayerNormalization's optional Mean and InvStdDev outputs, computed
+    // beside the fused op (kept dims over the normalized axes).
+    auto xt = tensorType(x);
+    SmallVector<int64_t> axes, shape(xt.getShape());
+    for (int64_t i = *axis; i < rank; ++i) {
+      axes.push_back(i);
+      shape[i] = 1;
+    }
+    auto st = RankedTensorType::get(shape, xt.getElementType());
+    auto mean = [&](Value v) -> Value {
+      return imp.b.create<ReduceOp>(
+          imp.loc, st, v, ReduceKindAttr::get(imp.ctx, ReduceKind::Mean),
+          imp.b.getDenseI64ArrayAttr(axes), imp.b.getBoolAttr(true));
+    };
+    Value mu = mean(x);
+    Value centered = *imp.binary<SubOp>(x, mu);
+    Value var = mean(*imp.binary<MulOp>(centered, centered));
+    Value sd = *imp.binary<AddOp>(var, imp.scalarConstant(xt.getElementType(), eps));
+    sd = imp.b.create<SqrtOp>(imp.loc, st, sd);
+    imp.setOutput(1, mu, (*in)->dtype);
+    imp.setOutput(2, imp.b.create<ReciprocalOp>(imp.loc, st, sd), (*in)->dtype);
+  }
   Value r;
   if (rms)
     r = imp.b.create<RMSNormOp>(imp.loc, x.getType(), x, *scale,
