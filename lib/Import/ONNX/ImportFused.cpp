@@ -17,8 +17,6 @@ namespace {
 
 using Imp = GraphImporter;
 
-RankedTensorType tensorType(Value v) { return cast<RankedTensorType>(v.getType()); }
-
 /// [B, S, H*D] -> [B, H, S, D].
 FailureOr<Value> splitHeads(Imp &imp, Value v, int64_t heads, StringRef what) {
   auto t = tensorType(v);

@@ -20,8 +20,6 @@ namespace {
 using Imp = GraphImporter;
 using Node = onnx::NodeProto;
 
-RankedTensorType tensorType(Value v) { return cast<RankedTensorType>(v.getType()); }
-
 bool isFloatDType(int32_t d) {
   return d == kFloat || d == kFloat16 || d == kBFloat16 || d == kDouble;
 }
@@ -1365,28 +1363,14 @@ LogicalResult convertRange(Imp &imp, const Node &) {
 
 FailureOr<RankedTensorType> matmulResultType(GraphImporter &imp, Value a, Value c,
                                              Type elt) {
-  ArrayRef<int64_t> sa = cast<RankedTensorType>(a.getType()).getShape(), sc = cast<RankedTensorType>(c.getType()).getShape();
-  if (sa.empty() || sc.empty())
-    return imp.error() << "matmul operands must have rank >= 1", failure();
-  SmallVector<int64_t> l(sa), r(sc);
-  if (sa.size() == 1)
-    l.insert(l.begin(), 1);
-  if (sc.size() == 1)
-    r.push_back(1);
-  int64_t k1 = l.back(), k2 = r[r.size() - 2];
-  if (k1 != k2 && !ShapedType::isDynamic(k1) && !ShapedType::isDynamic(k2))
-    return imp.error() << "matmul inner dims differ: " << cast<RankedTensorType>(a.getType())
-                       << " x " << cast<RankedTensorType>(c.getType()),
+  auto at = cast<RankedTensorType>(a.getType());
+  auto ct = cast<RankedTensorType>(c.getType());
+  FailureOr<SmallVector<int64_t>> shape = matmulShape(at.getShape(), ct.getShape());
+  if (failed(shape))
+    return imp.error() << "matmul operand shapes do not multiply: " << at
+                       << " x " << ct,
            failure();
-  auto batch = broadcastShapes(ArrayRef(l).drop_back(2), ArrayRef(r).drop_back(2));
-  if (failed(batch))
-    return imp.error() << "matmul batch dims do not broadcast", failure();
-  SmallVector<int64_t> shape(*batch);
-  if (sa.size() != 1)
-    shape.push_back(l[l.size() - 2]);
-  if (sc.size() != 1)
-    shape.push_back(r.back());
-  return RankedTensorType::get(shape, elt);
+  return RankedTensorType::get(*shape, elt);
 }
 
 LogicalResult convertQuantOp(Imp &imp, const Node &n);

@@ -15,8 +15,6 @@ namespace {
 using Imp = GraphImporter;
 using Node = onnx::NodeProto;
 
-RankedTensorType tensorType(Value v) { return cast<RankedTensorType>(v.getType()); }
-
 FailureOr<unsigned> storageBits(Imp &imp, int32_t dtype) {
   switch (dtype) {
   case kInt8: case kUInt8: return 8u;

@@ -32,6 +32,10 @@ enum DType : int32_t {
   kUInt32 = 12, kUInt64 = 13, kBFloat16 = 16, kUInt4 = 21, kInt4 = 22,
 };
 
+inline mlir::RankedTensorType tensorType(mlir::Value v) {
+  return llvm::cast<mlir::RankedTensorType>(v.getType());
+}
+
 const char *dtypeName(int32_t dtype);
 bool isUnsignedDType(int32_t dtype);
 /// The MLIR element type for an ONNX dtype (integers are signless), or null.

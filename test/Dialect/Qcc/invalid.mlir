@@ -17,7 +17,7 @@ func.func @compare_not_i1(%a: tensor<2xf32>) -> tensor<2xf32> {
 // -----
 
 func.func @matmul_k(%a: tensor<2x3xf32>, %b: tensor<4x5xf32>) -> tensor<2x5xf32> {
-  // expected-error @+1 {{contraction dims differ: lhs [2, 3] vs rhs [4, 5]}}
+  // expected-error @+1 {{operand shapes do not multiply: lhs [2, 3] vs rhs [4, 5]}}
   %0 = qcc.matmul %a, %b : (tensor<2x3xf32>, tensor<4x5xf32>) -> tensor<2x5xf32>
   return %0 : tensor<2x5xf32>
 }

@@ -162,7 +162,7 @@ def runtime_reshape():
     return model(nodes, [vi("x", T.FLOAT, [4]), vi("s", T.INT64, [2])], [vi("y", T.FLOAT, None)])
 
 
-# MISMATCH: error: node 'mm' (MatMul): matmul inner dims differ: 'tensor<2x3xf32>' x 'tensor<4x5xf32>'
+# MISMATCH: error: node 'mm' (MatMul): matmul operand shapes do not multiply: 'tensor<2x3xf32>' x 'tensor<4x5xf32>'
 @case
 def shape_mismatch():
     nodes = [h.make_node("MatMul", ["a", "b"], ["y"], name="mm")]

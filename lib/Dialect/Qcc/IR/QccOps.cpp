@@ -143,40 +143,47 @@ LogicalResult WhereOp::verify() {
 // Linear algebra and normalization
 //===----------------------------------------------------------------------===//
 
-LogicalResult MatMulOp::verify() {
-  ArrayRef<int64_t> a = getLhs().getType().getShape();
-  ArrayRef<int64_t> b = getRhs().getType().getShape();
+FailureOr<SmallVector<int64_t>> qcc::matmulShape(ArrayRef<int64_t> a,
+                                                 ArrayRef<int64_t> b) {
   if (a.empty() || b.empty())
-    return emitOpError("operands must have rank >= 1");
+    return failure();
   SmallVector<int64_t> lhs(a), rhs(b);
   if (a.size() == 1)
     lhs.insert(lhs.begin(), 1);
   if (b.size() == 1)
     rhs.push_back(1);
-  int64_t k1 = lhs.back(), k2 = rhs[rhs.size() - 2];
-  if (!dimsCompatible(k1, k2))
-    return emitOpError("contraction dims differ: lhs ")
-           << shapeStr(a) << " vs rhs " << shapeStr(b);
+  if (!dimsCompatible(lhs.back(), rhs[rhs.size() - 2]))
+    return failure();
   FailureOr<SmallVector<int64_t>> batch =
       broadcastShapes(ArrayRef(lhs).drop_back(2), ArrayRef(rhs).drop_back(2));
   if (failed(batch))
-    return emitOpError("batch dims do not broadcast: ")
-           << shapeStr(a) << " vs " << shapeStr(b);
-  SmallVector<int64_t> expected(*batch);
+    return failure();
+  SmallVector<int64_t> shape(*batch);
   if (a.size() != 1)
-    expected.push_back(lhs[lhs.size() - 2]);
+    shape.push_back(lhs[lhs.size() - 2]);
   if (b.size() != 1)
-    expected.push_back(rhs.back());
-  auto result = getType();
-  if ((int64_t)expected.size() != result.getRank())
-    return emitOpError("result rank ") << result.getRank()
-                                       << " but matmul gives "
-                                       << shapeStr(expected);
-  for (auto [i, d] : llvm::enumerate(expected))
-    if (!dimsCompatible(d, result.getDimSize(i)))
-      return emitOpError("result shape ")
-             << shapeStr(result.getShape()) << " but matmul gives "
-             << shapeStr(expected);
+    shape.push_back(rhs.back());
+  return shape;
+}
+
+bool qcc::shapesCompatible(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
+  return a.size() == b.size() &&
+         llvm::all_of(llvm::zip(a, b), [](auto p) {
+           return dimsCompatible(std::get<0>(p), std::get<1>(p));
+         });
+}
+
+LogicalResult MatMulOp::verify() {
+  ArrayRef<int64_t> a = getLhs().getType().getShape();
+  ArrayRef<int64_t> b = getRhs().getType().getShape();
+  FailureOr<SmallVector<int64_t>> expected = matmulShape(a, b);
+  if (failed(expected))
+    return emitOpError("operand shapes do not multiply: lhs ")
+           << shapeStr(a) << " vs rhs " << shapeStr(b);
+  if (!shapesCompatible(*expected, getType().getShape()))
+    return emitOpError("result shape ")
+           << shapeStr(getType().getShape()) << " but matmul gives "
+           << shapeStr(*expected);
   return success();
 }
 
@@ -244,10 +251,7 @@ LogicalResult ReduceOp::verify() {
   auto result = getType();
   if (result.getElementType() != input.getElementType())
     return emitOpError("result element type must equal the input's");
-  if ((int64_t)expected.size() != result.getRank() ||
-      !llvm::all_of(llvm::zip(expected, result.getShape()), [](auto p) {
-        return dimsCompatible(std::get<0>(p), std::get<1>(p));
-      }))
+  if (!shapesCompatible(expected, result.getShape()))
     return emitOpError("result shape ") << shapeStr(result.getShape())
                                         << " but reduction gives "
                                         << shapeStr(expected);
@@ -501,10 +505,7 @@ LogicalResult GatherOp::verify() {
   SmallVector<int64_t> expected(data.getShape().take_front(getAxis()));
   llvm::append_range(expected, idx.getShape());
   llvm::append_range(expected, data.getShape().drop_front(getAxis() + 1));
-  if ((int64_t)expected.size() != out.getRank() ||
-      !llvm::all_of(llvm::zip(expected, out.getShape()), [](auto p) {
-        return dimsCompatible(std::get<0>(p), std::get<1>(p));
-      }))
+  if (!shapesCompatible(expected, out.getShape()))
     return emitOpError("result shape ") << shapeStr(out.getShape())
                                         << " but gather gives "
                                         << shapeStr(expected);
@@ -574,10 +575,7 @@ static LogicalResult verifyScaleAndZp(Operation *op, ShapedType valueType,
            << valueType.getRank();
   auto checkShape = [&](Value v, StringRef what) -> LogicalResult {
     auto t = cast<ShapedType>(v.getType());
-    bool ok = t.getRank() == (int64_t)expected->size() &&
-              llvm::all_of(llvm::zip(*expected, t.getShape()), [](auto p) {
-                return dimsCompatible(std::get<0>(p), std::get<1>(p));
-              });
+    bool ok = shapesCompatible(*expected, t.getShape());
     // A per-tensor parameter may also be spelled as a 1-element vector.
     if (!ok && params.getGranularity() == Granularity::PerTensor)
       ok = t.getRank() == 1 && dimsCompatible(t.getDimSize(0), 1);

@@ -23,6 +23,14 @@ mlir::LogicalResult verifyBroadcastOp(mlir::Operation *op);
 /// equal/dynamic dim. Fails on incompatible static dims.
 mlir::FailureOr<llvm::SmallVector<int64_t>>
 broadcastShapes(llvm::ArrayRef<int64_t> a, llvm::ArrayRef<int64_t> b);
+
+/// Result shape of numpy matmul (rank-1 operands promoted, batch dims
+/// broadcast). Fails on a contraction or batch mismatch between static dims.
+mlir::FailureOr<llvm::SmallVector<int64_t>>
+matmulShape(llvm::ArrayRef<int64_t> lhs, llvm::ArrayRef<int64_t> rhs);
+
+/// True if the shapes have equal rank and each dim pair is equal or dynamic.
+bool shapesCompatible(llvm::ArrayRef<int64_t> a, llvm::ArrayRef<int64_t> b);
 } // namespace qcc
 
 #define GET_OP_CLASSES
