@@ -77,6 +77,23 @@ def test_minilm_import_external_data(qcc_bin, tmp_path, minilm_weights, minilm_o
     assert op_counts(import_model(qcc_bin, path)) == op_counts(import_model(qcc_bin, minilm_onnx))
 
 
+def test_minilm_ort_optimized_import(qcc_bin, tmp_path, minilm_onnx):
+    """onnxruntime's transformer optimizer rewrites the encoder with
+    com.microsoft SkipLayerNormalization and BiasGelu; qcc imports it to the
+    same graph as the plain export."""
+    from onnxruntime.transformers import optimizer
+    opt = optimizer.optimize_model(str(minilm_onnx), model_type="bert", num_heads=12,
+                                   hidden_size=384, opt_level=0)
+    fused = {n.op_type for n in opt.model.graph.node if n.domain == "com.microsoft"}
+    assert {"SkipLayerNormalization", "BiasGelu"} <= fused
+    path = tmp_path / "minilm_opt.onnx"
+    opt.save_model_to_file(str(path))
+    ops = op_counts(import_model(qcc_bin, path))
+    plain = op_counts(import_model(qcc_bin, minilm_onnx))
+    for op in ("qcc.matmul", "qcc.layer_norm", "qcc.gelu", "qcc.softmax"):
+        assert ops[op] == plain[op], op
+
+
 @pytest.mark.parametrize("size", sorted(llama.SIZES))
 def test_llama_export_matches_numpy_reference(tmp_path, size):
     cfg = llama.SIZES[size]

@@ -1,4 +1,4 @@
-// RUN: qcc-opt %s --canonicalize --split-input-file | FileCheck %s
+// RUN: qcc-opt %s --canonicalize --cse --split-input-file | FileCheck %s
 
 // quantize(dequantize(q)) with the same scheme and parameters is q.
 // CHECK-LABEL: func @requant_roundtrip
@@ -77,4 +77,26 @@ func.func @const_reshape() -> tensor<2x2xi64> {
   %c = arith.constant dense<[1, 2, 3, 4]> : tensor<4xi64>
   %0 = qcc.reshape %c : tensor<4xi64> -> tensor<2x2xi64>
   return %0 : tensor<2x2xi64>
+}
+
+// -----
+
+// Dynamic dims trace back through shape-preserving producers to the value
+// that introduced them.
+// CHECK-LABEL: func @dim_tracing
+// CHECK-SAME: (%[[X:.*]]: tensor<?x?x8xf32>, %[[W:.*]]: tensor<8x16xf32>, %[[N:.*]]: index)
+// CHECK-DAG: %[[D0:.*]] = qcc.dim %[[X]], 0
+// CHECK-DAG: %[[D1:.*]] = qcc.dim %[[X]], 1
+// CHECK: return %[[D0]], %[[D1]], %[[D1]], %[[N]]
+func.func @dim_tracing(%x: tensor<?x?x8xf32>, %w: tensor<8x16xf32>, %n: index) -> (index, index, index, index) {
+  %e = qcc.exp %x : tensor<?x?x8xf32>
+  %m = qcc.matmul %e, %w : (tensor<?x?x8xf32>, tensor<8x16xf32>) -> tensor<?x?x16xf32>
+  %t = qcc.transpose %m {perm = array<i64: 1, 0, 2>} : tensor<?x?x16xf32> -> tensor<?x?x16xf32>
+  %d0 = qcc.dim %m, 0 : tensor<?x?x16xf32>
+  %d1 = qcc.dim %t, 0 : tensor<?x?x16xf32>
+  %b = qcc.add %t, %w : (tensor<?x?x16xf32>, tensor<8x16xf32>) -> tensor<?x?x16xf32>
+  %d2 = qcc.dim %b, 0 : tensor<?x?x16xf32>
+  %f = qcc.fill[%n] 0.0 : f32 : tensor<?xf32>
+  %d3 = qcc.dim %f, 0 : tensor<?xf32>
+  return %d0, %d1, %d2, %d3 : index, index, index, index
 }

@@ -6,6 +6,8 @@
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/STLExtras.h"
 
+#include <variant>
+
 using namespace mlir;
 using namespace qcc;
 
@@ -536,6 +538,107 @@ OpFoldResult DimOp::fold(FoldAdaptor) {
   if (ShapedType::isDynamic(d))
     return {};
   return IntegerAttr::get(IndexType::get(getContext()), d);
+}
+
+/// What a dynamic result dim of `op` equals: another tensor's dim, or an
+/// index value the op was given.
+using DimSource = std::variant<std::pair<Value, int64_t>, Value>;
+
+static std::optional<DimSource> sourceDim(Operation *op, int64_t i) {
+  auto resultType = cast<RankedTensorType>(op->getResult(0).getType());
+  int64_t rank = resultType.getRank();
+  auto dimOf = [](Value v, int64_t d) -> DimSource { return std::pair(v, d); };
+  if (op->hasTrait<OpTrait::SameOperandsAndResultShape>() ||
+      op->hasTrait<OpTrait::SameOperandsAndResultType>() ||
+      isa<LayerNormOp, RMSNormOp, RotaryOp, QuantizeOp, DequantizeOp,
+          RequantizeOp, DynamicQuantizeOp>(op))
+    return dimOf(op->getOperand(0), i);
+  if (auto t = dyn_cast<TransposeOp>(op))
+    return dimOf(t.getInput(), t.getPerm()[i]);
+  if (auto c = dyn_cast<ConcatOp>(op)) {
+    if (i == (int64_t)c.getAxis())
+      return std::nullopt;
+    return dimOf(c.getInputs()[0], i);
+  }
+  if (auto g = dyn_cast<GatherOp>(op)) {
+    int64_t axis = g.getAxis(), idxRank = g.getIndices().getType().getRank();
+    if (i < axis)
+      return dimOf(g.getData(), i);
+    if (i < axis + idxRank)
+      return dimOf(g.getIndices(), i - axis);
+    return dimOf(g.getData(), i - idxRank + 1);
+  }
+  if (auto m = dyn_cast<MatMulOp>(op)) {
+    int64_t lr = m.getLhs().getType().getRank(), rr = m.getRhs().getType().getRank();
+    if (rr >= 2 && i == rank - 1)
+      return dimOf(m.getRhs(), rr - 1);
+    int64_t mPos = rr >= 2 ? rank - 2 : rank - 1;
+    if (lr >= 2 && i == mPos)
+      return dimOf(m.getLhs(), lr - 2);
+    // Batch dims come from whichever operand has them.
+    if (i < mPos && rr <= 2 && lr >= 3)
+      return dimOf(m.getLhs(), i);
+    if (i < mPos && lr <= 2 && rr >= 3)
+      return dimOf(m.getRhs(), i);
+    return std::nullopt;
+  }
+  auto dynamicOperand = [&](ValueRange dyn, ArrayRef<int64_t> shape) {
+    int64_t k = llvm::count_if(shape.take_front(i), ShapedType::isDynamic);
+    return DimSource(dyn[k]);
+  };
+  if (auto r = dyn_cast<ReshapeOp>(op))
+    return dynamicOperand(r.getDynamicDims(), resultType.getShape());
+  if (auto e = dyn_cast<ExpandOp>(op))
+    return dynamicOperand(e.getDynamicDims(), resultType.getShape());
+  if (auto f = dyn_cast<FillOp>(op))
+    return dynamicOperand(f.getDynamicDims(), resultType.getShape());
+  if (auto sl = dyn_cast<SliceOp>(op))
+    return dynamicOperand(sl.getSizes(), sl.getStaticSizes());
+  // Broadcasting ops: the one operand with a dynamic dim here, provided the
+  // others have 1 or nothing at this position.
+  if (isa<AddOp, SubOp, MulOp, DivOp, PowOp, MinOp, MaxOp, EqualOp, LessOp,
+          GreaterOp, AndOp, OrOp, WhereOp>(op)) {
+    std::optional<DimSource> found;
+    for (Value v : op->getOperands()) {
+      auto t = cast<RankedTensorType>(v.getType());
+      int64_t j = i - (rank - t.getRank());
+      if (j < 0 || t.getDimSize(j) == 1)
+        continue;
+      if (!t.isDynamicDim(j) || found)
+        return std::nullopt;
+      found = dimOf(v, j);
+    }
+    return found;
+  }
+  return std::nullopt;
+}
+
+namespace {
+struct DimOfProducer : OpRewritePattern<DimOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DimOp op,
+                                PatternRewriter &rewriter) const override {
+    Operation *def = op.getInput().getDefiningOp();
+    if (!def || !isa<QccDialect>(def->getDialect()) ||
+        op.getInput() != def->getResult(0))
+      return failure();
+    std::optional<DimSource> src = sourceDim(def, op.getIndex());
+    if (!src)
+      return failure();
+    if (auto *v = std::get_if<Value>(&*src)) {
+      rewriter.replaceOp(op, *v);
+      return success();
+    }
+    auto [tensor, index] = std::get<std::pair<Value, int64_t>>(*src);
+    rewriter.replaceOpWithNewOp<DimOp>(op, tensor, index);
+    return success();
+  }
+};
+} // namespace
+
+void DimOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                        MLIRContext *context) {
+  results.add<DimOfProducer>(context);
 }
 
 LogicalResult ShapeOp::verify() {

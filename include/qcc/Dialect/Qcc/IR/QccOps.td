@@ -347,6 +347,9 @@ def Qcc_DimOp : Qcc_Op<"dim", [Pure]> {
   let assemblyFormat = "$input `,` $index attr-dict `:` type($input)";
   let hasVerifier = 1;
   let hasFolder = 1;
+  // Traces a dynamic dim back through shape-preserving producers to the
+  // value that introduced it, so equal sizes become the same SSA value.
+  let hasCanonicalizer = 1;
 }
 
 def Qcc_ShapeOp : Qcc_Op<"shape", [Pure]> {
