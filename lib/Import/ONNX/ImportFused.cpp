@@ -143,11 +143,175 @@ LogicalResult convertMultiHeadAttention(Imp &imp, const onnx::NodeProto &) {
   return success();
 }
 
+/// Additive attention mask [B, 1, 1 or S, T] from com.microsoft Attention's
+/// mask_index: key lengths [B] (right padding) or a raw 0/1 mask [B, T] or
+/// [B, S, T]; masked positions get `filter`.
+FailureOr<Value> maskFromIndex(Imp &imp, Entry &e, Value keys, double filter) {
+  Value m = imp.materialize(e);
+  auto mt = tensorType(m);
+  Type f32 = imp.b.getF32Type();
+  SmallVector<DimValue> kd = imp.dimsOf(keys); // [B, H, T, D]
+  Value maskF;
+  if (mt.getRank() == 1) {
+    if (!ShapedType::isDynamic(mt.getDimSize(0)) &&
+        !ShapedType::isDynamic(tensorType(keys).getDimSize(0)) &&
+        mt.getDimSize(0) != tensorType(keys).getDimSize(0))
+      return imp.error() << "1-D mask_index with start positions ([2 * batch]) "
+                            "is not supported",
+             failure();
+    // valid[b, j] = j < length[b]
+    Entry total;
+    total.dtype = e.dtype;
+    total.known.emplace(1, kd[2]);
+    total.knownIsScalar = true;
+    Type it = mt.getElementType();
+    Value cols = imp.b.create<RangeOp>(
+        imp.loc, RankedTensorType::get({tensorType(keys).getDimSize(2)}, it),
+        imp.scalarConstant(it, 0), imp.materialize(total),
+        imp.scalarConstant(it, 1));
+    Value lens = imp.reshapeTo(m, {imp.dimsOf(m)[0], {1, nullptr}});
+    FailureOr<Value> valid = imp.binary<LessOp>(cols, lens, imp.b.getI1Type());
+    if (failed(valid))
+      return failure();
+    auto vt = tensorType(*valid);
+    maskF = imp.b.create<WhereOp>(
+        imp.loc, RankedTensorType::get(vt.getShape(), f32), *valid,
+        imp.scalarConstant(f32, 0.0), imp.scalarConstant(f32, filter));
+    SmallVector<DimValue> d = imp.dimsOf(maskF);
+    maskF = imp.reshapeTo(maskF, {d[0], {1, nullptr}, {1, nullptr}, d[1]});
+    return maskF;
+  }
+  if (mt.getRank() == 2 || mt.getRank() == 3) {
+    // (1 - mask) * filter, with the head dim (and query dim) inserted.
+    Value mf = imp.b.create<CastOp>(imp.loc, RankedTensorType::get(mt.getShape(), f32), m);
+    FailureOr<Value> inv = imp.binary<SubOp>(imp.scalarConstant(f32, 1.0), mf);
+    if (failed(inv))
+      return failure();
+    FailureOr<Value> add = imp.binary<MulOp>(*inv, imp.scalarConstant(f32, filter));
+    if (failed(add))
+      return failure();
+    SmallVector<DimValue> d = imp.dimsOf(*add);
+    if (mt.getRank() == 2)
+      return imp.reshapeTo(*add, {d[0], {1, nullptr}, {1, nullptr}, d[1]});
+    return imp.reshapeTo(*add, {d[0], {1, nullptr}, d[1], d[2]});
+  }
+  return imp.error() << "mask_index of rank " << mt.getRank()
+                     << " is not supported",
+         failure();
+}
+
+/// com.microsoft Attention: one [hidden, 3 * hidden] QKV projection, then
+/// multi-head attention with an optional mask_index and attention_bias.
+LogicalResult convertMsAttention(Imp &imp, const onnx::NodeProto &) {
+  for (auto [i, what] : {std::pair(4, "past"), std::pair(6, "past_sequence_length")})
+    if (imp.input(i))
+      return imp.error() << "input '" << what << "' is not supported";
+  if (imp.hasOutput(1))
+    return imp.error() << "the present output is not supported";
+  if (imp.attrInt("do_rotary", 0) || imp.attrInt("past_present_share_buffer", 0))
+    return imp.error() << "do_rotary and past_present_share_buffer are not supported";
+  int64_t heads = imp.attrInt("num_heads", 0);
+  if (heads <= 0)
+    return imp.error() << "num_heads must be positive";
+  FailureOr<Value> x = imp.inputValue(0), w = imp.inputValue(1);
+  if (failed(x) || failed(w))
+    return failure();
+  auto wt = tensorType(*w);
+  if (wt.getRank() != 2 || wt.isDynamicDim(1))
+    return imp.error() << "weights must be a static [hidden, q + k + v] matrix";
+  SmallVector<int64_t> sizes;
+  if (auto q = imp.attrInts("qkv_hidden_sizes"); q && !q->empty())
+    sizes = *q;
+  else
+    sizes.assign(3, wt.getDimSize(1) / 3);
+  if (sizes.size() != 3 || sizes[0] + sizes[1] + sizes[2] != wt.getDimSize(1) ||
+      sizes[0] != sizes[1])
+    return imp.error() << "qkv sizes do not match the weights " << wt;
+  FailureOr<RankedTensorType> t =
+      matmulResultType(imp, *x, *w, tensorType(*x).getElementType());
+  if (failed(t))
+    return failure();
+  Value qkv = imp.b.create<MatMulOp>(imp.loc, *t, *x, *w);
+  if (Entry *bias = imp.input(2)) {
+    FailureOr<Value> s = imp.binary<AddOp>(qkv, imp.materialize(*bias));
+    if (failed(s))
+      return failure();
+    qkv = *s;
+  }
+  if (tensorType(qkv).getRank() != 3)
+    return imp.error() << "input must be [batch, seq, hidden]";
+  SmallVector<Value> parts;
+  int64_t off = 0;
+  SmallVector<DimValue> d = imp.dimsOf(qkv);
+  for (int64_t size : sizes) {
+    SmallVector<Value> dOff, dSize;
+    SmallVector<int64_t> sOff{0, 0, off}, sSize, shape;
+    for (int i = 0; i < 2; ++i) {
+      if (d[i].isConstant()) {
+        sSize.push_back(d[i].constant);
+      } else {
+        sSize.push_back(ShapedType::kDynamic);
+        dSize.push_back(d[i].value);
+      }
+      shape.push_back(sSize.back());
+    }
+    sSize.push_back(size);
+    shape.push_back(size);
+    parts.push_back(imp.b.create<SliceOp>(
+        imp.loc, RankedTensorType::get(shape, tensorType(qkv).getElementType()),
+        qkv, dOff, dSize, imp.b.getDenseI64ArrayAttr(sOff),
+        imp.b.getDenseI64ArrayAttr(sSize), imp.b.getDenseI64ArrayAttr({1, 1, 1})));
+    off += size;
+  }
+  FailureOr<Value> q4 = splitHeads(imp, parts[0], heads, "query");
+  if (failed(q4))
+    return failure();
+  FailureOr<Value> k4 = splitHeads(imp, parts[1], heads, "key");
+  if (failed(k4))
+    return failure();
+  FailureOr<Value> v4 = splitHeads(imp, parts[2], heads, "value");
+  if (failed(v4))
+    return failure();
+  double scale = imp.attrFloat("scale", 0.0f);
+  if (scale == 0.0)
+    scale = 1.0 / std::sqrt((double)(sizes[0] / heads));
+  Value mask;
+  if (Entry *mi = imp.input(3)) {
+    FailureOr<Value> m =
+        maskFromIndex(imp, *mi, *k4, imp.attrFloat("mask_filter_value", -10000.0f));
+    if (failed(m))
+      return failure();
+    mask = *m;
+  }
+  if (Entry *ab = imp.input(5)) {
+    Value bias = imp.materialize(*ab);
+    if (mask) {
+      FailureOr<Value> s = imp.binary<AddOp>(mask, bias);
+      if (failed(s))
+        return failure();
+      mask = *s;
+    } else {
+      mask = bias;
+    }
+  }
+  auto qt = tensorType(*q4), vt = tensorType(*v4);
+  auto rType = RankedTensorType::get(
+      {qt.getDimSize(0), qt.getDimSize(1), qt.getDimSize(2), vt.getDimSize(3)},
+      qt.getElementType());
+  Value r = imp.b.create<AttentionOp>(
+      imp.loc, rType, *q4, *k4, *v4, mask, imp.b.getF64FloatAttr(scale),
+      imp.b.getBoolAttr(imp.attrInt("unidirectional", 0) != 0));
+  imp.setOutput(0, mergeHeads(imp, r), kFloat);
+  return success();
+}
+
 } // namespace
 
 LogicalResult convertFusedOp(GraphImporter &imp, const onnx::NodeProto &n) {
   if (n.op_type() == "RotaryEmbedding")
     return convertRotary(imp, n);
+  if (n.op_type() == "Attention")
+    return convertMsAttention(imp, n);
   return convertMultiHeadAttention(imp, n);
 }
 

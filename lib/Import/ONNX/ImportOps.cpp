@@ -1450,6 +1450,7 @@ ConvertFn lookupConverter(StringRef domain, StringRef op) {
       {"BiasGelu", convertBiasGelu},
       {"Gelu", convertBiasGelu},
       {"MultiHeadAttention", convertFusedOp},
+      {"Attention", convertFusedOp},
       {"RotaryEmbedding", convertFusedOp},
       {"DynamicQuantizeLinear", convertQuantOp},
       {"QuantizeLinear", convertQuantOp},

@@ -56,7 +56,7 @@ def build(path, external_data=False, weights=None):
              axis=-1, epsilon=EPS)
 
     # Extended mask: (1 - mask) * float32.min, shaped [batch, 1, 1, seq].
-    m = g.op("Unsqueeze", [mask, g.const([1, 2])])
+    m = g.op("Unsqueeze", [g.op("Unsqueeze", [mask, g.const([1])]), g.const([2])])
     m = g.op("Cast", [m], to=T.FLOAT)
     m = g.op("Sub", [g.const(1.0, np.float32), m])
     m = g.op("Mul", [m, g.const(np.finfo(np.float32).min, np.float32)])
@@ -65,14 +65,15 @@ def build(path, external_data=False, weights=None):
     for i in range(LAYERS):
         p = f"encoder.layer.{i}."
 
-        def heads(t):
+        def heads(t, perm=(0, 2, 1, 3)):
             r = g.reshape_dims(t, [g.dim(t, 0), g.dim(t, 1), HEADS, head_dim])
-            return g.op("Transpose", [r], perm=[0, 2, 1, 3])
+            return g.op("Transpose", [r], perm=list(perm))
 
         q = heads(g.linear(x, WT(p + "attention.self.query.weight"), W(p + "attention.self.query.bias")))
-        k = heads(g.linear(x, WT(p + "attention.self.key.weight"), W(p + "attention.self.key.bias")))
+        # torch folds permute + transpose(-1, -2) of the key into one Transpose.
+        kt = heads(g.linear(x, WT(p + "attention.self.key.weight"), W(p + "attention.self.key.bias")),
+                   perm=(0, 2, 3, 1))
         v = heads(g.linear(x, WT(p + "attention.self.value.weight"), W(p + "attention.self.value.bias")))
-        kt = g.op("Transpose", [k], perm=[0, 1, 3, 2])
         s = g.op("MatMul", [q, kt])
         s = g.op("Div", [s, g.const(np.sqrt(head_dim), np.float32)])
         s = g.op("Add", [s, m])

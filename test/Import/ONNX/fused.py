@@ -3,6 +3,8 @@
 # RUN: %python %s mha %t.m.onnx && qcc %t.m.onnx --emit=imported | FileCheck %s --check-prefix=MHA
 # RUN: %python %s rotary23 %t.r.onnx && qcc %t.r.onnx --emit=imported | FileCheck %s --check-prefix=ROT
 # RUN: %python %s rotary_ms %t.rm.onnx && qcc %t.rm.onnx --emit=imported | FileCheck %s --check-prefix=ROTMS
+# RUN: %python %s ms_attention %t.a.onnx && qcc %t.a.onnx --emit=imported | FileCheck %s --check-prefix=ATT
+# RUN: %python %s ms_attention_raw_mask %t.a2.onnx && qcc %t.a2.onnx --emit=imported | FileCheck %s --check-prefix=ATT2
 # RUN: %python %s gqa %t.q.onnx && not qcc %t.q.onnx 2>&1 | FileCheck %s --check-prefix=GQA
 from onnxtest import *
 
@@ -64,6 +66,37 @@ def rotary_ms():
                  [vi("y", T.FLOAT, None)],
                  [init("cos", np.ones((64, 4), np.float32)), init("sin", np.zeros((64, 4), np.float32))],
                  ms=True)
+
+
+# Key lengths [batch] become an additive mask: key j is visible when j < len[b].
+# ATT: %[[QKV:.*]] = qcc.matmul %arg0, %{{.*}} : (tensor<2x5x32xf32>, tensor<32x96xf32>) -> tensor<2x5x96xf32>
+# ATT: qcc.slice %{{.*}} [0, 0, 0] [2, 5, 32]
+# ATT: qcc.slice %{{.*}} [0, 0, 32] [2, 5, 32]
+# ATT: qcc.slice %{{.*}} [0, 0, 64] [2, 5, 32]
+# ATT: %[[COLS:.*]] = qcc.range {{.*}} -> tensor<5xi32>
+# ATT: %[[LENS:.*]] = qcc.reshape %arg1 : tensor<2xi32> -> tensor<2x1xi32>
+# ATT: %[[VALID:.*]] = qcc.less %[[COLS]], %[[LENS]] : (tensor<5xi32>, tensor<2x1xi32>) -> tensor<2x5xi1>
+# ATT: qcc.where %[[VALID]]
+# ATT: %[[MASK:.*]] = qcc.reshape {{.*}} : tensor<2x5xf32> -> tensor<2x1x1x5xf32>
+# ATT: qcc.attention {{.*}} mask %[[MASK]] : tensor<2x1x1x5xf32> {scale = 0.35355{{.*}} : f64}
+@case
+def ms_attention():
+    node = h.make_node("Attention", ["x", "w", "b", "lens"], ["y"], domain="com.microsoft", num_heads=4)
+    return model([node], [vi("x", T.FLOAT, [2, 5, 32]), vi("lens", T.INT32, [2])], [vi("y", T.FLOAT, None)],
+                 [init("w", np.zeros((32, 96), np.float32)), init("b", np.zeros(96, np.float32))], ms=True)
+
+
+# A raw [batch, seq] 0/1 mask becomes (1 - mask) * mask_filter_value.
+# ATT2: qcc.cast %arg1 : tensor<?x?xi32> -> tensor<?x?xf32>
+# ATT2: qcc.sub
+# ATT2: qcc.mul %{{.*}}, %{{.*}} : (tensor<?x?xf32>, tensor<f32>) -> tensor<?x?xf32>
+# ATT2: qcc.attention {{.*}} mask %{{.*}} : tensor<?x1x1x?xf32>
+@case
+def ms_attention_raw_mask():
+    node = h.make_node("Attention", ["x", "w", "", "m"], ["y"], domain="com.microsoft", num_heads=2,
+                       mask_filter_value=-1e9)
+    return model([node], [vi("x", T.FLOAT, ["b", "s", 16]), vi("m", T.INT32, ["b", "s"])],
+                 [vi("y", T.FLOAT, None)], [init("w", np.zeros((16, 48), np.float32))], ms=True)
 
 
 # GQA: error: node 'gqa' (com.microsoft.GroupQueryAttention): unsupported operator GroupQueryAttention in domain 'com.microsoft'
