@@ -750,24 +750,38 @@ struct LowerConcat : OpRewritePattern<ConcatOp> {
     int64_t axis = op.getAxis();
     Value first = op.getInputs()[0];
     // Result dims: the first input's, with the axis summed.
-    Value total = indexConst(b, loc, 0);
-    for (Value v : op.getInputs())
-      total = b.create<arith::AddIOp>(loc, total, dimOf(b, loc, v, axis));
     SmallVector<Value> dyn;
-    for (int64_t i = 0; i < type.getRank(); ++i)
-      if (type.isDynamicDim(i))
-        dyn.push_back(i == axis ? total : (Value)b.create<tensor::DimOp>(loc, first, i));
+    for (int64_t i = 0; i < type.getRank(); ++i) {
+      if (!type.isDynamicDim(i))
+        continue;
+      if (i != axis) {
+        dyn.push_back(b.create<tensor::DimOp>(loc, first, i));
+        continue;
+      }
+      Value total = indexConst(b, loc, 0);
+      for (Value v : op.getInputs())
+        total = b.create<arith::AddIOp>(loc, total, dimOf(b, loc, v, axis));
+      dyn.push_back(total);
+    }
     Value acc = emptyTensor(b, loc, type, dyn);
-    Value off = indexConst(b, loc, 0);
+    // Offsets stay constants while the sizes before them are static.
+    int64_t staticOff = 0;
+    Value dynOff;
     for (Value v : op.getInputs()) {
+      auto vt = ttype(v);
       SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0)), sizes,
           strides(type.getRank(), b.getIndexAttr(1));
-      offsets[axis] = off;
+      offsets[axis] = dynOff ? OpFoldResult(dynOff) : OpFoldResult(b.getIndexAttr(staticOff));
       for (int64_t i = 0; i < type.getRank(); ++i)
-        sizes.push_back(ttype(v).isDynamicDim(i) ? OpFoldResult(dimOf(b, loc, v, i))
-                                                 : OpFoldResult(b.getIndexAttr(ttype(v).getDimSize(i))));
+        sizes.push_back(vt.isDynamicDim(i) ? OpFoldResult(dimOf(b, loc, v, i))
+                                           : OpFoldResult(b.getIndexAttr(vt.getDimSize(i))));
       acc = b.create<tensor::InsertSliceOp>(loc, v, acc, offsets, sizes, strides);
-      off = b.create<arith::AddIOp>(loc, off, dimOf(b, loc, v, axis));
+      if (!dynOff && !vt.isDynamicDim(axis)) {
+        staticOff += vt.getDimSize(axis);
+      } else {
+        Value base = dynOff ? dynOff : indexConst(b, loc, staticOff);
+        dynOff = b.create<arith::AddIOp>(loc, base, dimOf(b, loc, v, axis));
+      }
     }
     b.replaceOp(op, acc);
     return success();
