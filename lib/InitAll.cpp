@@ -10,6 +10,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "qcc/Conversion/Passes.h"
 #include "qcc/Dialect/Qcc/IR/QccDialect.h"
+#include "qcc/Target/CPU/CPUTarget.h"
 #include "qcc/Dialect/Qcc/Transforms/Passes.h"
 
 void qcc::registerAllDialects(mlir::DialectRegistry &registry) {
@@ -17,6 +18,7 @@ void qcc::registerAllDialects(mlir::DialectRegistry &registry) {
                   mlir::arith::ArithDialect, mlir::tensor::TensorDialect,
                   mlir::linalg::LinalgDialect, mlir::math::MathDialect,
                   mlir::scf::SCFDialect>();
+  qcc::registerCPUTargetDialects(registry);
 }
 
 void qcc::registerAllPasses() {

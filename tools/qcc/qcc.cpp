@@ -11,6 +11,7 @@
 #include "qcc/Dialect/Qcc/Transforms/Passes.h"
 #include "qcc/Import/ONNXImporter.h"
 #include "qcc/InitAll.h"
+#include "qcc/Target/CPU/CPUTarget.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
@@ -21,7 +22,7 @@
 using namespace llvm;
 
 namespace {
-enum class EmitKind { Imported, Mlir };
+enum class EmitKind { Imported, Mlir, LLVMDialect, LLVM, Obj };
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.onnx>"),
                                cl::Required);
@@ -32,7 +33,18 @@ cl::opt<EmitKind> emit(
     cl::values(clEnumValN(EmitKind::Imported, "imported",
                           "the qcc module exactly as imported"),
                clEnumValN(EmitKind::Mlir, "mlir",
-                          "the qcc module after graph cleanup")));
+                          "the qcc module after graph cleanup"),
+               clEnumValN(EmitKind::LLVMDialect, "llvm-dialect",
+                          "the module lowered to MLIR's LLVM dialect"),
+               clEnumValN(EmitKind::LLVM, "llvm",
+                          "optimized LLVM IR for the target"),
+               clEnumValN(EmitKind::Obj, "obj", "an object file for the target")));
+cl::opt<std::string> target("target",
+                            cl::desc("x86_64, arm64 or an LLVM triple (default: host)"),
+                            cl::init(""));
+cl::opt<std::string> cpu("cpu", cl::desc("CPU to generate code for (native, generic, "
+                                         "skylake-avx512, neoverse-n1, ...)"),
+                         cl::init("native"));
 cl::list<std::string> dims("dim",
                            cl::desc("Fix a symbolic dim: --dim name=value"),
                            cl::value_desc("name=value"));
@@ -72,6 +84,40 @@ int main(int argc, char **argv) {
   if (failed(module))
     return 1;
 
+  std::string error;
+  auto out = mlir::openOutputFile(outputFile, &error);
+  if (!out) {
+    errs() << "qcc: error: " << error << "\n";
+    return 1;
+  }
+
+  if (emit == EmitKind::LLVMDialect || emit == EmitKind::LLVM ||
+      emit == EmitKind::Obj) {
+    qcc::CPUTargetOptions targetOptions;
+    targetOptions.target = target;
+    targetOptions.cpu = cpu;
+    auto resolved = qcc::resolveCPUTarget(targetOptions, (*module)->getLoc());
+    if (failed(resolved))
+      return 1;
+    mlir::PassManager pm(&context);
+    if (failed(mlir::applyPassManagerCLOptions(pm)))
+      return 1;
+    qcc::buildCPULoweringPipeline(pm);
+    if (failed(pm.run(**module)))
+      return 1;
+    if (emit == EmitKind::LLVMDialect) {
+      (*module)->print(out->os());
+    } else {
+      auto bytes = emit == EmitKind::LLVM ? qcc::emitLLVMIR(**module, *resolved)
+                                          : qcc::emitObject(**module, *resolved);
+      if (failed(bytes))
+        return 1;
+      out->os() << *bytes;
+    }
+    out->keep();
+    return 0;
+  }
+
   if (emit == EmitKind::Mlir) {
     mlir::PassManager pm(&context);
     if (failed(mlir::applyPassManagerCLOptions(pm)))
@@ -85,12 +131,6 @@ int main(int argc, char **argv) {
       return 1;
   }
 
-  std::string error;
-  auto out = mlir::openOutputFile(outputFile, &error);
-  if (!out) {
-    errs() << "qcc: error: " << error << "\n";
-    return 1;
-  }
   mlir::OpPrintingFlags flags;
   if (!printWeights)
     flags.elideLargeElementsAttrs(16);

@@ -3,6 +3,8 @@
 #define QCC_DIALECT_QCC_TRANSFORMS_PASSES_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Pass/Pass.h"
 #include "qcc/Dialect/Qcc/IR/QccOps.h"
 

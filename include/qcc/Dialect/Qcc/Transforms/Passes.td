@@ -27,4 +27,16 @@ def QccFuseActivations : Pass<"qcc-fuse-activations", "mlir::func::FuncOp"> {
   let dependentDialects = ["::qcc::QccDialect"];
 }
 
+def QccExpandMath : Pass<"qcc-expand-math"> {
+  let summary = "expand transcendental math ops into polynomial approximations";
+  let description = [{
+    Rewrites `math.exp`, `log`, `tanh`, `erf`, `powf` and friends into
+    arithmetic (MLIR's polynomial approximations), so compiled models do not
+    call the platform's libm and give the same results everywhere.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 #endif // QCC_TRANSFORMS_PASSES_TD
