@@ -31,8 +31,13 @@ def _descriptor(rank):
 
 
 class CompiledModel:
+    _count = 0
+
     def __init__(self, qcc_bin, onnx_path, workdir, extra_args=()):
-        obj, lib = workdir / "model.o", workdir / "model.so"
+        # dlopen caches by path: every compiled model gets its own file.
+        CompiledModel._count += 1
+        stem = f"model{CompiledModel._count}"
+        obj, lib = workdir / f"{stem}.o", workdir / f"{stem}.so"
         subprocess.run([str(qcc_bin), str(onnx_path), "--emit=obj", "-o", str(obj), *extra_args],
                        check=True, capture_output=True)
         subprocess.run(["clang-19", "-shared", "-fuse-ld=lld", str(obj), "-o", str(lib), "-lm"],

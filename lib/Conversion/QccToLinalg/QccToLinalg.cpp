@@ -907,6 +907,230 @@ struct LowerShape : OpRewritePattern<ShapeOp> {
   }
 };
 
+//===----------------------------------------------------------------------===//
+// Attention, rotary, cumsum, trilu
+//===----------------------------------------------------------------------===//
+
+Value zeroOf(OpBuilder &b, Location loc, Type t) {
+  if (isa<FloatType>(t))
+    return floatConst(b, loc, t, 0.0);
+  return b.create<arith::ConstantOp>(loc, t, b.getIntegerAttr(t, 0));
+}
+
+struct LowerAttention : OpRewritePattern<AttentionOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(AttentionOp op, PatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = b.getContext();
+    Value q = op.getQuery(), k = op.getKey(), v = op.getValue();
+    auto qt = ttype(q), kt = ttype(k), vt = ttype(v);
+    if (qt.isDynamicDim(1) || kt.isDynamicDim(1))
+      return b.notifyMatchFailure(op, "head counts must be static");
+    int64_t group = qt.getDimSize(1) / kt.getDimSize(1);
+    Type t = qt.getElementType();
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    AffineExpr kvHead = group == 1 ? d(1) : d(1).floorDiv(group);
+    // scores[b, h, s, t] = scale * sum_d q[b, h, s, d] * k[b, h / g, t, d]
+    SmallVector<int64_t> sShape{qt.getDimSize(0), qt.getDimSize(1),
+                                qt.getDimSize(2), kt.getDimSize(2)};
+    auto sType = RankedTensorType::get(sShape, t);
+    SmallVector<Value> sDyn;
+    if (sType.isDynamicDim(0)) sDyn.push_back(b.create<tensor::DimOp>(loc, q, 0));
+    if (sType.isDynamicDim(2)) sDyn.push_back(b.create<tensor::DimOp>(loc, q, 2));
+    if (sType.isDynamicDim(3)) sDyn.push_back(b.create<tensor::DimOp>(loc, k, 2));
+    Value sInit = b.create<linalg::FillOp>(loc, zeroOf(b, loc, t),
+                                           emptyTensor(b, loc, sType, sDyn))
+                      .getResult(0);
+    using IT = utils::IteratorType;
+    Value scores =
+        b.create<linalg::GenericOp>(
+             loc, sType, ValueRange{q, k}, sInit,
+             SmallVector<AffineMap>{
+                 AffineMap::get(5, 0, {d(0), d(1), d(2), d(4)}, ctx),
+                 AffineMap::get(5, 0, {d(0), kvHead, d(3), d(4)}, ctx),
+                 AffineMap::get(5, 0, {d(0), d(1), d(2), d(3)}, ctx)},
+             SmallVector<IT>{IT::parallel, IT::parallel, IT::parallel, IT::parallel,
+                             IT::reduction},
+             [&](OpBuilder &nb, Location l, ValueRange a) {
+               Value p = nb.create<arith::MulFOp>(l, a[0], a[1]);
+               nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::AddFOp>(l, a[2], p)});
+             })
+            .getResult(0);
+    // Scale, mask, causal.
+    double scale = op.getScale().convertToDouble();
+    bool causal = op.getCausal();
+    SmallVector<Value> ins{scores};
+    if (op.getMask())
+      ins.push_back(op.getMask());
+    Value kvLen = dimOf(b, loc, k, 2), qLen = dimOf(b, loc, q, 2);
+    Value offset = b.create<arith::SubIOp>(loc, kvLen, qLen);
+    Value masked = elementwise(
+        b, loc, sType, ins, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          Value x = nb.create<arith::MulFOp>(l, a[0], floatConst(nb, l, t, scale));
+          if (a.size() > 1)
+            x = nb.create<arith::AddFOp>(l, x, a[1]);
+          if (!causal)
+            return x;
+          // Query s sees keys up to (kv_len - q_len) + s.
+          Value s = nb.create<linalg::IndexOp>(l, 2), kIdx = nb.create<linalg::IndexOp>(l, 3);
+          Value limit = nb.create<arith::AddIOp>(l, s, offset);
+          Value hidden = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::sgt, kIdx, limit);
+          Value ninf = nb.create<arith::ConstantOp>(
+              l, t, nb.getFloatAttr(t, APFloat::getInf(cast<FloatType>(t).getFloatSemantics(), true)));
+          return nb.create<arith::SelectOp>(l, hidden, ninf, x);
+        });
+    Value probs = b.create<SoftmaxOp>(loc, sType, masked, 3);
+    // out[b, h, s, e] = sum_t p[b, h, s, t] * v[b, h / g, t, e]
+    auto oType = op.getType();
+    SmallVector<Value> oDyn;
+    if (oType.isDynamicDim(0)) oDyn.push_back(b.create<tensor::DimOp>(loc, q, 0));
+    if (oType.isDynamicDim(2)) oDyn.push_back(b.create<tensor::DimOp>(loc, q, 2));
+    if (oType.isDynamicDim(3)) oDyn.push_back(b.create<tensor::DimOp>(loc, v, 3));
+    Value oInit = b.create<linalg::FillOp>(loc, zeroOf(b, loc, t),
+                                           emptyTensor(b, loc, oType, oDyn))
+                      .getResult(0);
+    (void)vt;
+    Value out =
+        b.create<linalg::GenericOp>(
+             loc, oType, ValueRange{probs, v}, oInit,
+             SmallVector<AffineMap>{
+                 AffineMap::get(5, 0, {d(0), d(1), d(2), d(4)}, ctx),
+                 AffineMap::get(5, 0, {d(0), kvHead, d(4), d(3)}, ctx),
+                 AffineMap::get(5, 0, {d(0), d(1), d(2), d(3)}, ctx)},
+             SmallVector<IT>{IT::parallel, IT::parallel, IT::parallel, IT::parallel,
+                             IT::reduction},
+             [&](OpBuilder &nb, Location l, ValueRange a) {
+               Value p = nb.create<arith::MulFOp>(l, a[0], a[1]);
+               nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::AddFOp>(l, a[2], p)});
+             })
+            .getResult(0);
+    b.replaceOp(op, out);
+    return success();
+  }
+};
+
+struct LowerRotary : OpRewritePattern<RotaryOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RotaryOp op, PatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    Value x = op.getInput(), cosT = op.getCos(), sinT = op.getSin();
+    auto type = op.getType();
+    auto ct = ttype(cosT);
+    int64_t half = ct.getDimSize(ct.getRank() - 1);
+    if (ShapedType::isDynamic(half))
+      return b.notifyMatchFailure(op, "rotary dim must be static");
+    bool interleaved = op.getInterleaved();
+    bool batchedCache = ct.getRank() == 3 && ct.getDimSize(0) != 1;
+    Value r = elementwise(b, loc, type, x, [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+      Value bi = nb.create<linalg::IndexOp>(l, 0), hi = nb.create<linalg::IndexOp>(l, 1);
+      Value si = nb.create<linalg::IndexOp>(l, 2), di = nb.create<linalg::IndexOp>(l, 3);
+      Value h = indexConst(nb, l, half), two = indexConst(nb, l, 2), one = indexConst(nb, l, 1);
+      Value rot = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, di,
+                                           indexConst(nb, l, 2 * half));
+      // Pair index i, partner element and sign.
+      Value i, partner, first;
+      if (interleaved) {
+        i = nb.create<arith::DivUIOp>(l, di, two);
+        first = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::eq,
+                                         nb.create<arith::RemUIOp>(l, di, two), indexConst(nb, l, 0));
+        partner = nb.create<arith::SelectOp>(l, first, nb.create<arith::AddIOp>(l, di, one),
+                                             nb.create<arith::SubIOp>(l, di, one));
+      } else {
+        first = nb.create<arith::CmpIOp>(l, arith::CmpIPredicate::slt, di, h);
+        i = nb.create<arith::SelectOp>(l, first, di, nb.create<arith::SubIOp>(l, di, h));
+        partner = nb.create<arith::SelectOp>(l, first, nb.create<arith::AddIOp>(l, di, h),
+                                             nb.create<arith::SubIOp>(l, di, h));
+      }
+      // Outside the rotary dims, read in-bounds placeholders and pass x through.
+      Value safeI = nb.create<arith::SelectOp>(l, rot, i, indexConst(nb, l, 0));
+      Value safeP = nb.create<arith::SelectOp>(l, rot, partner, di);
+      SmallVector<Value> cc;
+      if (ct.getRank() == 3)
+        cc.push_back(batchedCache ? bi : indexConst(nb, l, 0));
+      cc.push_back(si);
+      cc.push_back(safeI);
+      Value c = nb.create<tensor::ExtractOp>(l, cosT, cc);
+      Value sn = nb.create<tensor::ExtractOp>(l, sinT, cc);
+      Value xp = nb.create<tensor::ExtractOp>(l, x, ValueRange{bi, hi, si, safeP});
+      Value xc = nb.create<arith::MulFOp>(l, a[0], c);
+      Value ps = nb.create<arith::MulFOp>(l, xp, sn);
+      Value y = nb.create<arith::SelectOp>(l, first, nb.create<arith::SubFOp>(l, xc, ps),
+                                           nb.create<arith::AddFOp>(l, xc, ps));
+      return nb.create<arith::SelectOp>(l, rot, y, a[0]);
+    });
+    b.replaceOp(op, r);
+    return success();
+  }
+};
+
+struct LowerTrilu : OpRewritePattern<TriluOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TriluOp op, PatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    auto type = op.getType();
+    int64_t rank = type.getRank(), k = op.getK();
+    bool upper = op.getUpper();
+    b.replaceOp(op, elementwise(b, loc, type, op.getInput(),
+                                [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                                  Value i = nb.create<linalg::IndexOp>(l, rank - 2);
+                                  Value j = nb.create<linalg::IndexOp>(l, rank - 1);
+                                  Value diff = nb.create<arith::SubIOp>(l, j, i);
+                                  Value keep = nb.create<arith::CmpIOp>(
+                                      l, upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle,
+                                      diff, indexConst(nb, l, k));
+                                  return nb.create<arith::SelectOp>(
+                                      l, keep, a[0], zeroOf(nb, l, a[0].getType()));
+                                }));
+    return success();
+  }
+};
+
+/// Cumulative sum as a triangular reduction over a second copy of the axis.
+struct LowerCumSum : OpRewritePattern<CumSumOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(CumSumOp op, PatternRewriter &b) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = b.getContext();
+    auto type = op.getType();
+    int64_t rank = type.getRank(), axis = op.getAxis();
+    bool exclusive = op.getExclusive(), reverse = op.getReverse();
+    Value x = op.getInput();
+    SmallVector<Value> dyn;
+    for (int64_t i = 0; i < rank; ++i)
+      if (type.isDynamicDim(i))
+        dyn.push_back(b.create<tensor::DimOp>(loc, x, i));
+    Type t = type.getElementType();
+    Value init = b.create<linalg::FillOp>(loc, zeroOf(b, loc, t), emptyTensor(b, loc, type, dyn))
+                     .getResult(0);
+    SmallVector<AffineExpr> in, out;
+    for (int64_t i = 0; i < rank; ++i) {
+      in.push_back(getAffineDimExpr(i == axis ? rank : i, ctx));
+      out.push_back(getAffineDimExpr(i, ctx));
+    }
+    SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+    iters.push_back(utils::IteratorType::reduction);
+    Value r = b.create<linalg::GenericOp>(
+                   loc, type, x, init,
+                   SmallVector<AffineMap>{AffineMap::get(rank + 1, 0, in, ctx),
+                                          AffineMap::get(rank + 1, 0, out, ctx)},
+                   iters,
+                   [&](OpBuilder &nb, Location l, ValueRange a) {
+                     Value i = nb.create<linalg::IndexOp>(l, axis);
+                     Value j = nb.create<linalg::IndexOp>(l, rank);
+                     auto pred = reverse ? (exclusive ? arith::CmpIPredicate::sgt
+                                                      : arith::CmpIPredicate::sge)
+                                         : (exclusive ? arith::CmpIPredicate::slt
+                                                      : arith::CmpIPredicate::sle);
+                     Value take = nb.create<arith::CmpIOp>(l, pred, j, i);
+                     Value v = nb.create<arith::SelectOp>(l, take, a[0], zeroOf(nb, l, t));
+                     nb.create<linalg::YieldOp>(l, ValueRange{addCombine(nb, l, v, a[1])});
+                   })
+                  .getResult(0);
+    b.replaceOp(op, r);
+    return success();
+  }
+};
+
 struct QccConvertToLinalgPass
     : qcc::impl::QccConvertToLinalgBase<QccConvertToLinalgPass> {
   void runOnOperation() override {
@@ -923,7 +1147,8 @@ struct QccConvertToLinalgPass
     patterns.add<LowerElementwise, LowerReduce, LowerSoftmax, LowerLayerNorm,
                  LowerRMSNorm, LowerMatMul, LowerReshape, LowerTranspose,
                  LowerExpand, LowerFill, LowerSlice, LowerConcat, LowerGather,
-                 LowerRange, LowerDim, LowerShape>(ctx);
+                 LowerRange, LowerDim, LowerShape, LowerAttention, LowerRotary,
+                 LowerTrilu, LowerCumSum>(ctx);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();
   }
