@@ -13,13 +13,16 @@ import onnx
 
 _CTYPES = {np.float32: ctypes.c_float, np.int64: ctypes.c_int64, np.int32: ctypes.c_int32,
            np.bool_: ctypes.c_bool, np.float64: ctypes.c_double, np.int8: ctypes.c_int8,
-           np.uint8: ctypes.c_uint8}
+           np.uint8: ctypes.c_uint8, np.int16: ctypes.c_int16, np.uint16: ctypes.c_uint16,
+           np.uint32: ctypes.c_uint32, np.uint64: ctypes.c_uint64, np.float16: ctypes.c_uint16}
 _MLIR_DTYPES = {"f32": np.float32, "i64": np.int64, "i32": np.int32, "i1": np.bool_,
-                "f64": np.float64, "i8": np.int8}
+                "f64": np.float64, "i8": np.int8, "i16": np.int16, "f16": np.float16}
 _ONNX_DTYPES = {onnx.TensorProto.FLOAT: np.float32, onnx.TensorProto.INT64: np.int64,
                 onnx.TensorProto.INT32: np.int32, onnx.TensorProto.BOOL: np.bool_,
                 onnx.TensorProto.DOUBLE: np.float64, onnx.TensorProto.INT8: np.int8,
-                onnx.TensorProto.UINT8: np.uint8}
+                onnx.TensorProto.UINT8: np.uint8, onnx.TensorProto.INT16: np.int16,
+                onnx.TensorProto.UINT16: np.uint16, onnx.TensorProto.UINT32: np.uint32,
+                onnx.TensorProto.UINT64: np.uint64, onnx.TensorProto.FLOAT16: np.float16}
 
 
 def _descriptor(rank):
@@ -58,7 +61,7 @@ class CompiledModel:
         for vi, t in zip(self.outputs, types):
             parts = t.split("x")
             self.output_ranks.append(len(parts) - 1)
-            self.output_dtypes[vi.name] = _MLIR_DTYPES[parts[-1]]
+            self.output_dtypes[vi.name] = _MLIR_DTYPES.get(parts[-1])
 
     def __call__(self, feeds):
         args, keep = [], []
@@ -86,12 +89,14 @@ class CompiledModel:
             results = [getattr(packed, f"r{i}") for i in range(len(descs))]
         outs = []
         for vi, d, rank in zip(self.outputs, results, ranks):
-            dtype = self.output_dtypes[vi.name]
+            dtype = _ONNX_DTYPES.get(vi.type.tensor_type.elem_type, self.output_dtypes[vi.name])
             shape = tuple(d.sizes[:rank]) if rank else ()
             strides = tuple(d.strides[:rank]) if rank else ()
             n = int(np.prod(shape)) if shape else 1
             base = ctypes.cast(d.aligned, ctypes.POINTER(_CTYPES[dtype]))
             flat = np.ctypeslib.as_array(base, shape=(d.offset + max(1, sum((s - 1) * st for s, st in zip(shape, strides)) + 1),))
+            if dtype == np.float16:
+                flat = flat.view(np.float16)
             view = np.lib.stride_tricks.as_strided(
                 flat[d.offset:], shape=shape, strides=[st * np.dtype(dtype).itemsize for st in strides])
             outs.append(np.array(view, copy=True) if n else np.zeros(shape, dtype))

@@ -204,15 +204,24 @@ Value scalarOf(Operation *op, OpBuilder &b, Location loc, ValueRange a) {
         Value e = a[1];
         if (e.getType() != t)
           e = castScalar(b, loc, e, t, false, false);
+        if (!isF)
+          return b.create<math::IPowIOp>(loc, a[0], e);
         return b.create<math::PowFOp>(loc, a[0], e);
       })
       .Case([&](MinOp) -> Value {
-        return isF ? (Value)b.create<arith::MinimumFOp>(loc, a[0], a[1])
-                   : b.create<arith::MinSIOp>(loc, a[0], a[1]);
+        if (isF)
+          return b.create<arith::MinimumFOp>(loc, a[0], a[1]);
+        // i1 is a bool (true > false), not a signed 1-bit integer.
+        if (t.isInteger(1))
+          return b.create<arith::AndIOp>(loc, a[0], a[1]);
+        return b.create<arith::MinSIOp>(loc, a[0], a[1]);
       })
       .Case([&](MaxOp) -> Value {
-        return isF ? (Value)b.create<arith::MaximumFOp>(loc, a[0], a[1])
-                   : b.create<arith::MaxSIOp>(loc, a[0], a[1]);
+        if (isF)
+          return b.create<arith::MaximumFOp>(loc, a[0], a[1]);
+        if (t.isInteger(1))
+          return b.create<arith::OrIOp>(loc, a[0], a[1]);
+        return b.create<arith::MaxSIOp>(loc, a[0], a[1]);
       })
       .Case([&](EqualOp) -> Value {
         return isF ? (Value)b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, a[0], a[1])
@@ -395,6 +404,8 @@ TypedAttr identityFor(OpBuilder &b, ReduceKind kind, Type t) {
     }
   }
   unsigned w = t.getIntOrFloatBitWidth();
+  if (w == 1) // bools: max is "any", min is "all"
+    return b.getIntegerAttr(t, kind == ReduceKind::Min || kind == ReduceKind::Prod);
   switch (kind) {
   case ReduceKind::Max: return b.getIntegerAttr(t, APInt::getSignedMinValue(w));
   case ReduceKind::Min: return b.getIntegerAttr(t, APInt::getSignedMaxValue(w));
@@ -415,9 +426,13 @@ struct LowerReduce : OpRewritePattern<ReduceOp> {
         [&](OpBuilder &nb, Location l, Value x, Value acc) -> Value {
           switch (kind) {
           case ReduceKind::Max:
+            if (t.isInteger(1))
+              return nb.create<arith::OrIOp>(l, x, acc);
             return isF ? (Value)nb.create<arith::MaximumFOp>(l, x, acc)
                        : nb.create<arith::MaxSIOp>(l, x, acc);
           case ReduceKind::Min:
+            if (t.isInteger(1))
+              return nb.create<arith::AndIOp>(l, x, acc);
             return isF ? (Value)nb.create<arith::MinimumFOp>(l, x, acc)
                        : nb.create<arith::MinSIOp>(l, x, acc);
           case ReduceKind::Prod:
@@ -851,9 +866,15 @@ struct LowerRange : OpRewritePattern<RangeOp> {
     // count = max(ceil((limit - start) / delta), 0)
     Value count;
     if (isF) {
+      // The element count is computed in f64 whatever the element type.
+      Type f64 = b.getF64Type();
+      auto wide = [&](Value v) -> Value {
+        return t == f64 ? v : (Value)b.create<arith::ExtFOp>(loc, f64, v);
+      };
       Value q = b.create<math::CeilOp>(
-          loc, b.create<arith::DivFOp>(loc, b.create<arith::SubFOp>(loc, lim, s), d));
-      q = b.create<arith::MaximumFOp>(loc, q, floatConst(b, loc, t, 0.0));
+          loc, b.create<arith::DivFOp>(
+                   loc, b.create<arith::SubFOp>(loc, wide(lim), wide(s)), wide(d)));
+      q = b.create<arith::MaximumFOp>(loc, q, floatConst(b, loc, f64, 0.0));
       count = b.create<arith::IndexCastOp>(
           loc, b.getIndexType(), b.create<arith::FPToSIOp>(loc, b.getI64Type(), q));
     } else {

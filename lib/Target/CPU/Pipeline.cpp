@@ -1,7 +1,10 @@
 //===- Pipeline.cpp - qcc to LLVM dialect lowering pipeline ---------------===//
 #include "qcc/Target/CPU/CPUTarget.h"
 
+#include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "qcc/Dialect/Qcc/IR/QccOps.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
@@ -45,6 +48,27 @@ struct EmitCInterface : PassWrapper<EmitCInterface, OperationPass<ModuleOp>> {
 };
 } // namespace
 
+namespace {
+/// Fails with a clear message on ops the CPU code generator cannot lower yet,
+/// instead of a bufferization or translation error deep in the pipeline.
+struct CheckCodegenSupport
+    : PassWrapper<CheckCodegenSupport, OperationPass<ModuleOp>> {
+  MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(CheckCodegenSupport)
+  StringRef getArgument() const final { return "qcc-check-codegen-support"; }
+  void runOnOperation() override {
+    getOperation().walk([&](Operation *op) {
+      if (isa<qcc::QuantizeOp, qcc::DequantizeOp, qcc::RequantizeOp,
+              qcc::DynamicQuantizeOp, qcc::ObserveOp, qcc::QMatMulOp,
+              qcc::QLinearOp, qcc::PackedConstantOp>(op)) {
+        op->emitError() << "code generation for '" << op->getName()
+                        << "' is not supported yet by the CPU target";
+        signalPassFailure();
+      }
+    });
+  }
+};
+} // namespace
+
 void qcc::registerCPUTargetDialects(DialectRegistry &registry) {
   registry.insert<bufferization::BufferizationDialect, memref::MemRefDialect,
                   LLVM::LLVMDialect, cf::ControlFlowDialect>();
@@ -58,6 +82,7 @@ void qcc::registerCPUTargetDialects(DialectRegistry &registry) {
 }
 
 void qcc::buildCPULoweringPipeline(OpPassManager &pm) {
+  pm.addPass(std::make_unique<CheckCodegenSupport>());
   // Graph cleanup.
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createQccFuseNormalizations());
@@ -84,10 +109,21 @@ void qcc::buildCPULoweringPipeline(OpPassManager &pm) {
   pm.addPass(bufferization::createOneShotBufferizePass(bufferization));
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  pm.addPass(createBufferizationToMemRefPass());
   pm.addPass(createCanonicalizerPass());
   // Loops and scalar code.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createQccExpandMath());
+  pm.addPass(createConvertMathToFuncs());
+  // bf16 math runs in f32 and bf16 conversions become integer arithmetic,
+  // so no compiler-rt helpers are needed.
+  static const std::string bf16 = "bf16";
+  arith::ArithEmulateUnsupportedFloatsOptions emulate;
+  emulate.sourceTypeStrs = ArrayRef<std::string>(bf16);
+  pm.addPass(arith::createArithEmulateUnsupportedFloats(emulate));
+  arith::ArithExpandOpsPassOptions expand;
+  expand.includeBf16 = true;
+  pm.addPass(arith::createArithExpandOpsPass(expand));
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertSCFToCFPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
