@@ -11,7 +11,9 @@
 #include "qcc/Dialect/Qcc/Transforms/Passes.h"
 #include "qcc/Import/ONNXImporter.h"
 #include "qcc/InitAll.h"
+#include "qcc/Target/CPU/Artifact.h"
 #include "qcc/Target/CPU/CPUTarget.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
@@ -22,15 +24,18 @@
 using namespace llvm;
 
 namespace {
-enum class EmitKind { Imported, Mlir, LLVMDialect, LLVM, Obj };
+enum class EmitKind { Auto, Imported, Mlir, LLVMDialect, LLVM, Obj, Artifact };
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.onnx>"),
                                cl::Required);
 cl::opt<std::string> outputFile("o", cl::desc("Output file (default: stdout)"),
                                 cl::value_desc("path"), cl::init("-"));
 cl::opt<EmitKind> emit(
-    "emit", cl::desc("What to produce"), cl::init(EmitKind::Mlir),
-    cl::values(clEnumValN(EmitKind::Imported, "imported",
+    "emit", cl::desc("What to produce (default: the artifact with -o, else mlir)"),
+    cl::init(EmitKind::Auto),
+    cl::values(clEnumValN(EmitKind::Artifact, "artifact",
+                          "<o>.o, lib<o>.a, lib<o>.so, <o>.h and <o>.json"),
+               clEnumValN(EmitKind::Imported, "imported",
                           "the qcc module exactly as imported"),
                clEnumValN(EmitKind::Mlir, "mlir",
                           "the qcc module after graph cleanup"),
@@ -45,6 +50,9 @@ cl::opt<std::string> target("target",
 cl::opt<std::string> cpu("cpu", cl::desc("CPU to generate code for (native, generic, "
                                          "skylake-avx512, neoverse-n1, ...)"),
                          cl::init("native"));
+cl::opt<std::string> modelName("name",
+                              cl::desc("C symbol prefix of the artifact's API"),
+                              cl::init("model"));
 cl::list<std::string> dims("dim",
                            cl::desc("Fix a symbolic dim: --dim name=value"),
                            cl::value_desc("name=value"));
@@ -83,6 +91,40 @@ int main(int argc, char **argv) {
   auto module = qcc::importONNXFile(context, inputFile, options);
   if (failed(module))
     return 1;
+  if (emit == EmitKind::Auto)
+    emit = outputFile == "-" ? EmitKind::Mlir : EmitKind::Artifact;
+
+  if (emit == EmitKind::Artifact) {
+    qcc::CPUTargetOptions targetOptions;
+    targetOptions.target = target;
+    targetOptions.cpu = cpu;
+    auto resolved = qcc::resolveCPUTarget(targetOptions, (*module)->getLoc());
+    if (failed(resolved))
+      return 1;
+    if (outputFile == "-") {
+      errs() << "qcc: error: an artifact needs -o <dir>/<stem>\n";
+      return 1;
+    }
+    // The entry point carries the model's prefix so apps can link several.
+    auto func = (*module)->lookupSymbol<mlir::func::FuncOp>(options.functionName);
+    std::string entry = modelName + "_forward";
+    func.setSymName(entry);
+    auto signature = qcc::getModelSignature(**module, entry);
+    if (failed(signature))
+      return 1;
+    mlir::PassManager pm(&context);
+    if (failed(mlir::applyPassManagerCLOptions(pm)))
+      return 1;
+    qcc::buildCPULoweringPipeline(pm);
+    if (failed(pm.run(**module)))
+      return 1;
+    qcc::ArtifactOptions artifact;
+    artifact.name = modelName;
+    artifact.outputStem = outputFile;
+    artifact.sourcePath = inputFile;
+    artifact.compilerVersion = "qcc 0.1.0";
+    return failed(qcc::writeArtifact(**module, *signature, *resolved, artifact)) ? 1 : 0;
+  }
 
   std::string error;
   auto out = mlir::openOutputFile(outputFile, &error);

@@ -480,6 +480,7 @@ FailureOr<OwningOpRef<ModuleOp>> importONNXFile(MLIRContext &context,
   for (auto [i, in] : llvm::enumerate(inputs)) {
     func.setArgAttr(i, "qcc.name", builder.getStringAttr(in.name));
     func.setArgAttr(i, "qcc.dims", in.dimNames);
+    func.setArgAttr(i, "qcc.dtype", builder.getI32IntegerAttr(in.dtype));
     for (auto [d, name] : llvm::enumerate(in.dimNames)) {
       auto str = dyn_cast<StringAttr>(name);
       if (!str)
@@ -550,8 +551,29 @@ FailureOr<OwningOpRef<ModuleOp>> importONNXFile(MLIRContext &context,
   }
   builder.create<func::ReturnOp>(fileLoc, results);
   func.setType(builder.getFunctionType(argTypes, resultTypes));
-  for (auto [i, vi] : llvm::enumerate(g.output()))
+  for (auto [i, vi] : llvm::enumerate(g.output())) {
     func.setResultAttr(i, "qcc.name", builder.getStringAttr(vi.name()));
+    func.setResultAttr(i, "qcc.dtype",
+                       builder.getI32IntegerAttr(imp.values[vi.name()].dtype));
+    // Symbolic output dims: the names the model declares, where it does.
+    auto type = cast<RankedTensorType>(resultTypes[i]);
+    SmallVector<Attribute> names;
+    const onnx::TensorShapeProto *declared = nullptr;
+    if (vi.type().has_tensor_type() && vi.type().tensor_type().has_shape() &&
+        vi.type().tensor_type().shape().dim_size() == type.getRank())
+      declared = &vi.type().tensor_type().shape();
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      if (!type.isDynamicDim(d)) {
+        names.push_back(builder.getI64IntegerAttr(type.getDimSize(d)));
+      } else if (declared && declared->dim(d).has_dim_param() &&
+                 !declared->dim(d).dim_param().empty()) {
+        names.push_back(builder.getStringAttr(declared->dim(d).dim_param()));
+      } else {
+        names.push_back(builder.getStringAttr(vi.name() + "_dim" + std::to_string(d)));
+      }
+    }
+    func.setResultAttr(i, "qcc.dims", builder.getArrayAttr(names));
+  }
 
   if (failed(verify(*module)))
     return failure();

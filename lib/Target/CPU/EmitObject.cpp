@@ -95,7 +95,8 @@ makeTargetMachine(const qcc::ResolvedTarget &t, Location loc) {
 /// Translates and optimizes; returns the module and its target machine.
 static FailureOr<std::pair<std::unique_ptr<llvm::Module>,
                            std::unique_ptr<llvm::TargetMachine>>>
-translate(ModuleOp module, const qcc::ResolvedTarget &t, llvm::LLVMContext &ctx) {
+translate(ModuleOp module, const qcc::ResolvedTarget &t, llvm::LLVMContext &ctx,
+          const qcc::LLVMModuleHook &hook = nullptr) {
   Location loc = module.getLoc();
   auto tm = makeTargetMachine(t, loc);
   if (failed(tm))
@@ -105,6 +106,8 @@ translate(ModuleOp module, const qcc::ResolvedTarget &t, llvm::LLVMContext &ctx)
     return emitError(loc) << "translation to LLVM IR failed", failure();
   llvmModule->setTargetTriple(t.triple);
   llvmModule->setDataLayout((*tm)->createDataLayout());
+  if (hook && failed(hook(*llvmModule)))
+    return failure();
   // Per-function attributes make the optimizer's cost models see the CPU.
   for (llvm::Function &f : *llvmModule) {
     if (f.isDeclaration())
@@ -140,9 +143,10 @@ FailureOr<std::string> qcc::emitLLVMIR(ModuleOp module, const ResolvedTarget &t)
   return text;
 }
 
-FailureOr<std::string> qcc::emitObject(ModuleOp module, const ResolvedTarget &t) {
+FailureOr<std::string> qcc::emitObject(ModuleOp module, const ResolvedTarget &t,
+                                       LLVMModuleHook hook) {
   llvm::LLVMContext ctx;
-  auto r = translate(module, t, ctx);
+  auto r = translate(module, t, ctx, hook);
   if (failed(r))
     return failure();
   llvm::SmallString<0> buffer;

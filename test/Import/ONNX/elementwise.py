@@ -6,7 +6,7 @@
 from onnxtest import *
 
 
-# BIN-LABEL: func.func @main(%arg0: tensor<?x4xf32> {qcc.dims = ["n", 4], qcc.name = "a"}, %arg1: tensor<4xf32> {qcc.dims = [4], qcc.name = "b"})
+# BIN-LABEL: func.func @main(%arg0: tensor<?x4xf32> {qcc.dims = ["n", 4], qcc.dtype = 1 : i32, qcc.name = "a"}, %arg1: tensor<4xf32> {qcc.dims = [4], qcc.dtype = 1 : i32, qcc.name = "b"})
 # BIN: %[[ADD:.*]] = qcc.add %arg0, %arg1 : (tensor<?x4xf32>, tensor<4xf32>) -> tensor<?x4xf32>
 # BIN: %[[SUB:.*]] = qcc.sub %[[ADD]], %arg1
 # BIN: %[[MUL:.*]] = qcc.mul %[[SUB]], %arg0 : (tensor<?x4xf32>, tensor<?x4xf32>) -> tensor<?x4xf32>

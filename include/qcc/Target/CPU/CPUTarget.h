@@ -5,7 +5,12 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
 
+#include <functional>
 #include <string>
+
+namespace llvm {
+class Module;
+}
 
 namespace qcc {
 
@@ -38,8 +43,12 @@ void registerCPUTargetDialects(mlir::DialectRegistry &registry);
 /// returns LLVM IR text (asm = false) or an object file's bytes.
 mlir::FailureOr<std::string> emitLLVMIR(mlir::ModuleOp module,
                                         const ResolvedTarget &target);
+/// Called on the translated module before optimization, to link in more
+/// code (the artifact's runtime and tables).
+using LLVMModuleHook = std::function<mlir::LogicalResult(llvm::Module &)>;
 mlir::FailureOr<std::string> emitObject(mlir::ModuleOp module,
-                                        const ResolvedTarget &target);
+                                        const ResolvedTarget &target,
+                                        LLVMModuleHook hook = nullptr);
 
 } // namespace qcc
 
