@@ -1,0 +1,146 @@
+"""The artifact qcc writes, used the way an app uses it: C and C++ programs
+compiled against its header and linked with its libraries."""
+import json
+import pathlib
+import subprocess
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto as T
+from onnx import helper as h
+
+from conftest import ROOT
+from qcc.models import llama, minilm
+
+CFLAGS = ["-Wall", "-Wextra", "-Werror"]
+
+
+def build_artifact(qcc_bin, onnx_path, out_dir, name):
+    subprocess.run([str(qcc_bin), str(onnx_path), "-o", str(out_dir / name), f"--name={name}"],
+                   check=True)
+    return out_dir
+
+
+def run(cmd, **kw):
+    return subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True, **kw)
+
+
+def test_artifact_files_and_manifest(qcc_bin, tmp_path):
+    cfg = llama.SIZES["tiny"]
+    src = tmp_path / "llama.onnx"
+    llama.build(str(src), cfg)
+    out = build_artifact(qcc_bin, src, tmp_path / "art", "llama")
+    for f in ("llama.o", "libllama.a", "libllama.so", "llama.h", "llama.json"):
+        assert (out / f).stat().st_size > 0, f
+    manifest = json.loads((out / "llama.json").read_text())
+    assert manifest["name"] == "llama"
+    assert [i["name"] for i in manifest["inputs"]][:3] == ["input_ids", "attention_mask", "position_ids"]
+    assert manifest["inputs"][0] == {"name": "input_ids", "dtype": "int64", "shape": ["batch", "seq"]}
+    assert manifest["outputs"][0]["shape"] == ["batch", "seq", cfg.vocab]
+    assert len(manifest["source"]["sha256"]) == 64
+    # Only the model's prefix and libc symbols cross the boundary.
+    undefined = run(["nm", "-u", out / "llama.o"]).stdout.split()
+    assert set(u for u in undefined if u != "U") <= {"malloc", "calloc", "free", "memcpy",
+                                                     "memset", "memmove", "strcmp", "vsnprintf"}
+    defined = [l.split()[-1] for l in run(["nm", "-g", "--defined-only", out / "llama.o"]).stdout.splitlines()]
+    assert all(s.startswith(("llama_", "_mlir_ciface_llama_")) for s in defined), defined
+
+
+def ort_greedy(path, cfg, prompt, steps):
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    ids, past, out = np.array([prompt], np.int64), llama.empty_past(cfg, 1), []
+    for _ in range(steps):
+        res = sess.run(None, llama.feeds(cfg, ids, past))
+        tok = int(res[0][0, -1].argmax())
+        out.append(tok)
+        past = [(res[1 + 2 * i], res[2 + 2 * i]) for i in range(cfg.layers)]
+        ids = np.array([[tok]], np.int64)
+    return out
+
+
+def test_c_example_generates_like_onnxruntime(qcc_bin, tmp_path):
+    cfg = llama.SIZES["small"]
+    src = tmp_path / "llama.onnx"
+    llama.build(str(src), cfg)
+    out = build_artifact(qcc_bin, src, tmp_path / "art", "llama")
+    exe = tmp_path / "generate"
+    run(["clang-19", "-std=c99", *CFLAGS, ROOT / "examples/c/generate.c", f"-I{out}",
+         out / "libllama.a", "-lm", "-fuse-ld=lld", "-o", exe])
+    prompt = [5, 17, 42, 7, 300]
+    got = [int(t) for t in run([exe, *prompt]).stdout.split()]
+    assert got == ort_greedy(src, cfg, prompt, 8)
+
+
+def test_cpp_example_embeds_like_onnxruntime(qcc_bin, tmp_path):
+    src = tmp_path / "minilm.onnx"
+    minilm.build(str(src))
+    out = build_artifact(qcc_bin, src, tmp_path / "art", "minilm")
+    exe = tmp_path / "embed"
+    run(["clang++-19", "-std=c++17", *CFLAGS, ROOT / "examples/cpp/embed.cpp", f"-I{out}",
+         out / "libminilm.so", f"-Wl,-rpath,{out}", "-fuse-ld=lld", "-o", exe])
+    tok = minilm.Tokenizer()
+    sentences = ["A man is playing a guitar.", "Someone plays music.", "The market fell."]
+    ids = [tok.encode(s) for s in sentences]
+    lines = run([exe, *[" ".join(map(str, i)) for i in ids]]).stdout.splitlines()
+    sess = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"])
+    embs = []
+    for i in ids:
+        a = np.array([i], np.int64)
+        embs.append(sess.run(None, {"input_ids": a, "attention_mask": np.ones_like(a),
+                                    "token_type_ids": np.zeros_like(a)})[1][0])
+    norms = [float(l.split()[2]) for l in lines if l.startswith("norm")]
+    coss = {(int(l.split()[1]), int(l.split()[2])): float(l.split()[3]) for l in lines if l.startswith("cos")}
+    assert norms == pytest.approx([1.0] * 3, abs=1e-5)
+    for (i, j), c in coss.items():
+        assert c == pytest.approx(float(embs[i] @ embs[j]), abs=1e-4)
+
+
+def _pair_model(path):
+    nodes = [h.make_node("Add", ["a", "b"], ["y"])]
+    vis = [h.make_tensor_value_info(n, T.FLOAT, ["n", 8]) for n in "ab"]
+    m = h.make_model(h.make_graph(nodes, "pair", vis, [h.make_tensor_value_info("y", T.FLOAT, None)]),
+                     opset_imports=[h.make_opsetid("", 20)])
+    onnx.save(m, path)
+
+
+def test_c_api_validates_arguments(qcc_bin, tmp_path):
+    _pair_model(tmp_path / "pair.onnx")
+    out = build_artifact(qcc_bin, tmp_path / "pair.onnx", tmp_path / "art", "pair")
+    exe = tmp_path / "checks"
+    # Built with ASan/UBSan/LSan: the runtime must not leak or misbehave on
+    # any of these calls.
+    run(["clang-19", "-std=c99", *CFLAGS, "-fsanitize=address,undefined", "-g",
+         ROOT / "test/e2e/capi_checks.c", f"-I{out}", out / "libpair.a", "-fuse-ld=lld", "-o", exe])
+    lines = dict(l.split(": ", 1) for l in run([exe]).stdout.splitlines() if ": " in l)
+    text = run([exe]).stdout
+    assert lines["ok"] == "0 ok"
+    assert "shape 2 8 first 100 last 115" in text
+    assert lines["symbolic mismatch"].startswith("1 input 1 ('b') dim 0 is 3 but dim 'n' is 2 in input 0 ('a')")
+    assert lines["static dim"] == "1 input 1 ('b'): dim 1 must be 8, got 7"
+    assert lines["negative dim"] == "1 input 0 ('a'): dim 0 is -1, out of range"
+    assert lines["null data"] == "1 input 1 ('b'): data is NULL"
+    assert lines["null inputs"] == "1 inputs and input_shapes must not be NULL"
+    assert lines["small buffer"] == "1 output 0 ('y') needs 64 bytes, buffer holds 8"
+    assert lines["run_into"] == "0 ok" and "into 100 115" in text
+    assert lines["threads 0"] == "1 thread count must be at least 1, got 0"
+    assert "bad index null -1" in text and "dim name n -1" in text
+
+
+def test_two_models_link_into_one_program(qcc_bin, tmp_path):
+    _pair_model(tmp_path / "pair.onnx")
+    a = build_artifact(qcc_bin, tmp_path / "pair.onnx", tmp_path / "a", "first")
+    b = build_artifact(qcc_bin, tmp_path / "pair.onnx", tmp_path / "b", "second")
+    exe = tmp_path / "two"
+    run(["clang-19", "-std=c99", *CFLAGS, ROOT / "test/e2e/two_models.c", f"-I{a}", f"-I{b}",
+         a / "libfirst.a", b / "libsecond.a", "-fuse-ld=lld", "-o", exe])
+    assert run([exe]).stdout.strip() == "a y"
+
+
+def test_bad_model_name_is_refused(qcc_bin, tmp_path):
+    _pair_model(tmp_path / "pair.onnx")
+    proc = subprocess.run([str(qcc_bin), str(tmp_path / "pair.onnx"), "-o", str(tmp_path / "x"),
+                           "--name=9lives"], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "--name '9lives' is not a C identifier" in proc.stderr
