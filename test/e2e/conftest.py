@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-BUILD = pathlib.Path(os.environ.get("QCC_BUILD", ROOT / "build"))
+BUILD = pathlib.Path(os.environ.get("QCC_BUILD", ROOT / "build")).resolve()
 
 
 @pytest.fixture(scope="session")

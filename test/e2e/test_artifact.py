@@ -144,3 +144,51 @@ def test_bad_model_name_is_refused(qcc_bin, tmp_path):
                            "--name=9lives"], capture_output=True, text=True)
     assert proc.returncode == 1
     assert "--name '9lives' is not a C identifier" in proc.stderr
+
+
+def test_qcc_run(qcc_bin, tmp_path):
+    cfg = llama.SIZES["tiny"]
+    src = tmp_path / "llama.onnx"
+    llama.build(str(src), cfg)
+    out = build_artifact(qcc_bin, src, tmp_path / "art", "tiny")
+    feeds = llama.feeds(cfg, np.array([[3, 1, 4, 1, 5]], np.int64), llama.empty_past(cfg, 1))
+    args = []
+    for k, v in feeds.items():
+        np.save(tmp_path / f"{k}.npy", v)
+        args += ["--input", f"{k}={tmp_path / f'{k}.npy'}"]
+    qcc_run = qcc_bin.parent / "qcc-run"
+    res = run([qcc_run, out / "libtiny.so", *args, "--output-dir", tmp_path / "outs", "--bench", "3"])
+    assert "bench: 3 runs, median" in res.stdout
+    assert f"output logits: [1, 5, {cfg.vocab}]" in res.stdout
+    want = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).run(None, feeds)
+    np.testing.assert_allclose(np.load(tmp_path / "outs" / "logits.npy"), want[0], rtol=1e-4, atol=1e-4)
+    # Bad invocations fail with a message.
+    bad = subprocess.run([str(qcc_run), str(out / "libtiny.so"), *args[:2]], capture_output=True, text=True)
+    assert bad.returncode == 1 and "missing --input for model input 'attention_mask'" in bad.stderr
+    bad = subprocess.run([str(qcc_run), str(out / "libtiny.so"), *args, "--input", f"nope={src}"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 1 and "is not a .npy file" in bad.stderr
+
+
+@pytest.mark.parametrize("installed", [False, True])
+def test_cmake_qcc_add_model(qcc_bin, tmp_path, installed):
+    """An app's CMake build compiles the model with qcc_add_model and links
+    it, from qcc's build tree and from an installed qcc."""
+    build = qcc_bin.parent.parent
+    if installed:
+        prefix = tmp_path / "prefix"
+        run(["cmake", "--install", build, "--prefix", prefix])
+        qcc_dir = prefix / "lib" / "cmake" / "qcc"
+        assert (prefix / "bin" / "qcc").exists()
+    else:
+        qcc_dir = build / "lib" / "cmake" / "qcc"
+    cfg = llama.SIZES["tiny"]
+    src = tmp_path / "llama.onnx"
+    llama.build(str(src), cfg)
+    app = tmp_path / "app"
+    run(["cmake", "-G", "Ninja", "-S", ROOT / "examples" / "cmake", "-B", app,
+         f"-Dqcc_DIR={qcc_dir}", f"-DMODEL={src}", "-DCMAKE_C_COMPILER=clang-19",
+         "-DCMAKE_EXE_LINKER_FLAGS=-fuse-ld=lld"])
+    run(["cmake", "--build", app])
+    got = [int(t) for t in run([app / "generate", 9, 8, 7]).stdout.split()]
+    assert got == ort_greedy(src, cfg, [9, 8, 7], 8)
