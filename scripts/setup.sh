@@ -13,6 +13,7 @@ APT_PACKAGES=(
   cmake ninja-build ccache clang-19 lld-19 llvm-19-dev llvm-19-tools
   libmlir-19-dev mlir-19-tools libprotobuf-dev protobuf-compiler libonnx-dev
   python3 python3-venv python3-pip
+  gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
 )
 
 SUDO=""
