@@ -601,7 +601,11 @@ struct LowerMatMul : OpRewritePattern<MatMulOp> {
     shape.push_back(rt.getDimSize(rt.getRank() - 1));
     Type elt = op.getType().getElementType();
     auto fullType = RankedTensorType::get(shape, elt);
-    int64_t loops = batch + 3; // batch..., m, n, k
+    // Loop order batch..., m, k, n: the innermost loop walks rows of the
+    // weight and the output contiguously, so it vectorizes without
+    // reassociating the reduction.
+    int64_t loops = batch + 3;
+    int64_t mDim = batch, kDim = batch + 1, nDim = batch + 2;
     MLIRContext *ctx = b.getContext();
     auto operandMap = [&](RankedTensorType t, bool isLhs) {
       SmallVector<AffineExpr> e;
@@ -612,21 +616,24 @@ struct LowerMatMul : OpRewritePattern<MatMulOp> {
                                                           : getAffineDimExpr(i, ctx));
       }
       if (isLhs) {
-        e.push_back(getAffineDimExpr(batch, ctx));
-        e.push_back(getAffineDimExpr(batch + 2, ctx));
+        e.push_back(getAffineDimExpr(mDim, ctx));
+        e.push_back(getAffineDimExpr(kDim, ctx));
       } else {
-        e.push_back(getAffineDimExpr(batch + 2, ctx));
-        e.push_back(getAffineDimExpr(batch + 1, ctx));
+        e.push_back(getAffineDimExpr(kDim, ctx));
+        e.push_back(getAffineDimExpr(nDim, ctx));
       }
       return AffineMap::get(loops, 0, e, ctx);
     };
     SmallVector<AffineExpr> outE;
-    for (int64_t i = 0; i < batch + 2; ++i)
+    for (int64_t i = 0; i < batch; ++i)
       outE.push_back(getAffineDimExpr(i, ctx));
+    outE.push_back(getAffineDimExpr(mDim, ctx));
+    outE.push_back(getAffineDimExpr(nDim, ctx));
     SmallVector<AffineMap> maps{operandMap(lt, true), operandMap(rt, false),
                                 AffineMap::get(loops, 0, outE, ctx)};
-    SmallVector<utils::IteratorType> iters(batch + 2, utils::IteratorType::parallel);
+    SmallVector<utils::IteratorType> iters(batch + 1, utils::IteratorType::parallel);
     iters.push_back(utils::IteratorType::reduction);
+    iters.push_back(utils::IteratorType::parallel);
     // Dynamic dims: batch from whichever operand has them, m from lhs, n from rhs.
     SmallVector<Value> dyn;
     for (int64_t i = 0; i < batch + 2; ++i) {

@@ -1,0 +1,126 @@
+"""Float matmul-layer and whole-decoder benchmark: qcc vs onnxruntime fp32.
+
+    python bench/bench_float.py [--threads 2] [--out bench/results_float.md]
+
+Each case is one ONNX model run by onnxruntime (CPU provider, the given
+thread count) and by the qcc artifact compiled from the same file (through
+its C API in this process), on the same inputs. Times are medians of
+repeated runs after warm-up. Prints a table and writes it to --out.
+"""
+import argparse
+import ctypes
+import pathlib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto as T
+from onnx import helper as h
+from onnx import numpy_helper as nh
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "python"))
+from qcc.models import llama  # noqa: E402
+
+
+class Artifact:
+    """A compiled model driven through its C API with ctypes."""
+
+    def __init__(self, qcc, onnx_path, workdir, name):
+        subprocess.run([str(qcc), str(onnx_path), "-o", str(workdir / name), f"--name={name}"],
+                       check=True)
+        self.lib = ctypes.CDLL(str(workdir / f"lib{name}.so"))
+        f = lambda n: getattr(self.lib, f"{name}_{n}")
+        self.inst = ctypes.c_void_p()
+        assert f("create")(ctypes.byref(self.inst)) == 0
+        self.run_fn = f("run")
+        self.n_in = f("num_inputs")()
+
+    def run(self, arrays):
+        ptrs = (ctypes.c_void_p * self.n_in)(*[a.ctypes.data for a in arrays])
+        shapes = [np.array(a.shape, np.int64) for a in arrays]
+        sp = (ctypes.c_void_p * self.n_in)(*[s.ctypes.data for s in shapes])
+        assert self.run_fn(self.inst, ptrs, sp) == 0
+
+
+def timeit(fn, warmup=2, reps=10, budget=20.0):
+    for _ in range(warmup):
+        fn()
+    times, start = [], time.perf_counter()
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+        if time.perf_counter() - start > budget:
+            break
+    return statistics.median(times)
+
+
+def matmul_model(path, k, n, layers):
+    rng = np.random.default_rng(0)
+    nodes, inits, prev = [], [], "x"
+    for i in range(layers):
+        # Alternate K x N and N x K so the layers chain; distinct weights so
+        # each pass streams from memory.
+        shape = (k, n) if i % 2 == 0 else (n, k)
+        inits.append(nh.from_array((rng.standard_normal(shape) / np.sqrt(shape[0])).astype(np.float32), f"w{i}"))
+        nodes.append(h.make_node("MatMul", [prev, f"w{i}"], [f"y{i}"]))
+        prev = f"y{i}"
+    g = h.make_graph(nodes, "mm", [h.make_tensor_value_info("x", T.FLOAT, ["m", k])],
+                     [h.make_tensor_value_info(prev, T.FLOAT, None)], inits)
+    onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 17)]), path)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--qcc", default=str(ROOT / "build" / "bin" / "qcc"))
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results_float.md"))
+    ap.add_argument("--quick", action="store_true", help="smaller shapes, for a smoke run")
+    args = ap.parse_args()
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = args.threads
+    work = pathlib.Path(tempfile.mkdtemp(prefix="qcc-bench-"))
+    rows = []
+    shapes = [(1024, 1024)] if args.quick else [(4096, 4096)]
+    for k, n in shapes:
+        path = work / f"mm_{k}_{n}.onnx"
+        layers = 2
+        matmul_model(path, k, n, layers)
+        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        art = Artifact(args.qcc, path, work, f"mm{k}x{n}")
+        for m in (1, 128):
+            x = np.random.default_rng(1).standard_normal((m, k)).astype(np.float32)
+            t_ort = timeit(lambda: sess.run(None, {"x": x})) / layers
+            t_qcc = timeit(lambda: art.run([x])) / layers
+            rows.append((f"matmul {m}x{k}x{n} (per layer)", t_qcc, t_ort))
+    # Whole decoder, float: prefill 32 tokens, then one decode step.
+    cfg = llama.SIZES["medium"]
+    path = work / "llama.onnx"
+    llama.build(str(path), cfg)
+    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    art = Artifact(args.qcc, path, work, "llama")
+    order = [i.name for i in onnx.load(str(path), load_external_data=False).graph.input]
+    for label, s, p in (("decoder prefill 32 tok", 32, 0), ("decoder decode 1 tok", 1, 32)):
+        past = [(np.zeros((1, cfg.kv_heads, p, cfg.head_dim), np.float32),) * 2 for _ in range(cfg.layers)]
+        feeds = llama.feeds(cfg, np.ones((1, s), np.int64), past)
+        arrays = [np.ascontiguousarray(feeds[n]) for n in order]
+        rows.append((label, timeit(lambda: art.run(arrays)), timeit(lambda: sess.run(None, feeds))))
+
+    lines = [f"qcc vs onnxruntime {ort.__version__}, fp32, {args.threads} threads for onnxruntime "
+             "(qcc artifacts run single-threaded so far)", "",
+             "| case | qcc ms | onnxruntime ms | onnxruntime/qcc speed ratio |", "|---|---|---|---|"]
+    for label, tq, to in rows:
+        lines.append(f"| {label} | {tq * 1e3:.3f} | {to * 1e3:.3f} | {to / tq:.2f} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    pathlib.Path(args.out).write_text(text)
+
+
+if __name__ == "__main__":
+    main()
