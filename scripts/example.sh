@@ -12,8 +12,9 @@ mkdir -p "$OUT"
 export PYTHONPATH="$ROOT/python"
 
 "$PY" -m qcc.models.minilm "$OUT/minilm.onnx"
-echo "== qcc IR of the imported encoder (first lines)"
-"$ROOT/build/bin/qcc" "$OUT/minilm.onnx" --emit=mlir | head -n 12
+echo "== qcc IR of the imported encoder (first lines; all of it in $OUT/minilm.mlir)"
+"$ROOT/build/bin/qcc" "$OUT/minilm.onnx" --emit=mlir -o "$OUT/minilm.mlir"
+head -n 6 "$OUT/minilm.mlir" | cut -c1-200
 echo "== compiling to $OUT/minilm.{o,h,json}, libminilm.{a,so}"
 "$ROOT/build/bin/qcc" "$OUT/minilm.onnx" -o "$OUT/minilm" --name=minilm
 ls -l "$OUT"/minilm.* "$OUT"/libminilm.*
