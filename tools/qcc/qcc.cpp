@@ -94,11 +94,22 @@ int main(int argc, char **argv) {
   if (emit == EmitKind::Auto)
     emit = outputFile == "-" ? EmitKind::Mlir : EmitKind::Artifact;
 
-  if (emit == EmitKind::Artifact) {
+  auto resolveTarget = [&]() {
     qcc::CPUTargetOptions targetOptions;
     targetOptions.target = target;
     targetOptions.cpu = cpu;
-    auto resolved = qcc::resolveCPUTarget(targetOptions, (*module)->getLoc());
+    return qcc::resolveCPUTarget(targetOptions, (*module)->getLoc());
+  };
+  auto lowerForCPU = [&]() -> mlir::LogicalResult {
+    mlir::PassManager pm(&context);
+    if (failed(mlir::applyPassManagerCLOptions(pm)))
+      return mlir::failure();
+    qcc::buildCPULoweringPipeline(pm);
+    return pm.run(**module);
+  };
+
+  if (emit == EmitKind::Artifact) {
+    auto resolved = resolveTarget();
     if (failed(resolved))
       return 1;
     if (outputFile == "-") {
@@ -110,13 +121,7 @@ int main(int argc, char **argv) {
     std::string entry = modelName + "_forward";
     func.setSymName(entry);
     auto signature = qcc::getModelSignature(**module, entry);
-    if (failed(signature))
-      return 1;
-    mlir::PassManager pm(&context);
-    if (failed(mlir::applyPassManagerCLOptions(pm)))
-      return 1;
-    qcc::buildCPULoweringPipeline(pm);
-    if (failed(pm.run(**module)))
+    if (failed(signature) || failed(lowerForCPU()))
       return 1;
     qcc::ArtifactOptions artifact;
     artifact.name = modelName;
@@ -135,17 +140,8 @@ int main(int argc, char **argv) {
 
   if (emit == EmitKind::LLVMDialect || emit == EmitKind::LLVM ||
       emit == EmitKind::Obj) {
-    qcc::CPUTargetOptions targetOptions;
-    targetOptions.target = target;
-    targetOptions.cpu = cpu;
-    auto resolved = qcc::resolveCPUTarget(targetOptions, (*module)->getLoc());
-    if (failed(resolved))
-      return 1;
-    mlir::PassManager pm(&context);
-    if (failed(mlir::applyPassManagerCLOptions(pm)))
-      return 1;
-    qcc::buildCPULoweringPipeline(pm);
-    if (failed(pm.run(**module)))
+    auto resolved = resolveTarget();
+    if (failed(resolved) || failed(lowerForCPU()))
       return 1;
     if (emit == EmitKind::LLVMDialect) {
       (*module)->print(out->os());
