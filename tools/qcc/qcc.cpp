@@ -118,6 +118,11 @@ int main(int argc, char **argv) {
     }
     // The entry point carries the model's prefix so apps can link several.
     auto func = (*module)->lookupSymbol<mlir::func::FuncOp>(options.functionName);
+    if (!func) {
+      errs() << "qcc: error: the imported module has no function '"
+             << options.functionName << "'\n";
+      return 1;
+    }
     std::string entry = modelName + "_forward";
     func.setSymName(entry);
     auto signature = qcc::getModelSignature(**module, entry);
