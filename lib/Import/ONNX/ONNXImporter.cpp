@@ -2,6 +2,7 @@
 #include "ImporterImpl.h"
 
 #include "mlir/IR/Verifier.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Path.h"
 
@@ -549,7 +550,52 @@ FailureOr<OwningOpRef<ModuleOp>> importONNXFile(MLIRContext &context,
     results.push_back(v);
     resultTypes.push_back(v.getType());
   }
-  builder.create<func::ReturnOp>(fileLoc, results);
+  auto returnOp = builder.create<func::ReturnOp>(fileLoc, results);
+  // Names an undeclared dynamic output dim after the input dim it equals,
+  // by tracing a temporary qcc.dim through its producers (the DimOp
+  // canonicalization). Only temporaries are rewritten; the imported IR is not.
+  RewritePatternSet dimPatterns(&context);
+  DimOp::getCanonicalizationPatterns(dimPatterns, &context);
+  FrozenRewritePatternSet frozenDims(std::move(dimPatterns));
+  auto traceDimName = [&](Value v, int64_t d) -> StringAttr {
+    OpBuilder::InsertionGuard guard(builder);
+    builder.setInsertionPoint(returnOp);
+    Value tensor = v;
+    int64_t index = d;
+    StringAttr name;
+    for (int step = 0; step < 256; ++step) {
+      if (auto arg = dyn_cast<BlockArgument>(tensor)) {
+        if (auto dims = func.getArgAttrOfType<ArrayAttr>(arg.getArgNumber(), "qcc.dims"))
+          if ((int64_t)dims.size() > index)
+            name = dyn_cast<StringAttr>(dims[index]);
+        break;
+      }
+      auto probe = builder.create<DimOp>(fileLoc, tensor, index);
+      auto holder = builder.create<arith::IndexCastOp>(fileLoc, builder.getI64Type(),
+                                                       probe.getResult());
+      bool changed = false;
+      GreedyRewriteConfig config;
+      config.strictMode = GreedyRewriteStrictness::ExistingOps;
+      (void)applyOpPatternsAndFold({probe.getOperation()}, frozenDims, config, &changed);
+      Value replacement = holder.getIn();
+      auto next = replacement.getDefiningOp<DimOp>();
+      bool moved = changed && next && next != probe;
+      if (moved) {
+        tensor = next.getInput();
+        index = next.getIndex();
+      }
+      holder.erase();
+      if (next && next->use_empty() && next != probe)
+        next->erase();
+      if (!changed) {
+        probe.erase();
+        break;
+      }
+      if (!moved)
+        break;
+    }
+    return name;
+  };
   func.setType(builder.getFunctionType(argTypes, resultTypes));
   for (auto [i, vi] : llvm::enumerate(g.output())) {
     func.setResultAttr(i, "qcc.name", builder.getStringAttr(vi.name()));
@@ -568,6 +614,8 @@ FailureOr<OwningOpRef<ModuleOp>> importONNXFile(MLIRContext &context,
       } else if (declared && declared->dim(d).has_dim_param() &&
                  !declared->dim(d).dim_param().empty()) {
         names.push_back(builder.getStringAttr(declared->dim(d).dim_param()));
+      } else if (StringAttr traced = traceDimName(results[i], d)) {
+        names.push_back(traced);
       } else {
         names.push_back(builder.getStringAttr(vi.name() + "_dim" + std::to_string(d)));
       }

@@ -10,7 +10,9 @@
 from onnxtest import *
 
 
+# Undeclared output dims are named after the input dims they trace back to.
 # RESHAPE: func.func @main(%arg0: tensor<?x?x12xf32> {qcc.dims = ["batch", "seq", 12]
+# RESHAPE-SAME: -> (tensor<?x3x?x4xf32> {qcc.dims = ["batch", 3, "seq", 4]
 # RESHAPE-DAG: %[[B:.*]] = qcc.dim %arg0, 0
 # RESHAPE-DAG: %[[S:.*]] = qcc.dim %arg0, 1
 # RESHAPE-NOT: arith.floordivsi
