@@ -1,4 +1,4 @@
-"""Compiled float models against onnxruntime: qcc --emit=obj, linked and run
+"""Compiled float models against onnxruntime: qcc artifacts run
 through the C interface, with the same inputs as an onnxruntime session."""
 import numpy as np
 import onnx

@@ -108,6 +108,25 @@ Value elementwise(OpBuilder &b, Location loc, RankedTensorType resultType,
   return generic.getResult(0);
 }
 
+/// out = sum over the reduction loops of lhs * rhs, into a zero-filled
+/// tensor of `type` (float contractions: matmul, attention).
+Value contract(OpBuilder &b, Location loc, RankedTensorType type,
+               ValueRange dynDims, Value lhs, Value rhs,
+               ArrayRef<AffineMap> maps, ArrayRef<utils::IteratorType> iters) {
+  Type t = type.getElementType();
+  Value zero = b.create<arith::ConstantOp>(loc, t, b.getFloatAttr(t, 0.0));
+  Value init = b.create<linalg::FillOp>(loc, zero, emptyTensor(b, loc, type, dynDims))
+                   .getResult(0);
+  return b
+      .create<linalg::GenericOp>(
+          loc, type, ValueRange{lhs, rhs}, init, maps, iters,
+          [](OpBuilder &nb, Location l, ValueRange a) {
+            Value p = nb.create<arith::MulFOp>(l, a[0], a[1]);
+            nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::AddFOp>(l, a[2], p)});
+          })
+      .getResult(0);
+}
+
 //===----------------------------------------------------------------------===//
 // Scalar semantics
 //===----------------------------------------------------------------------===//
@@ -655,16 +674,7 @@ struct LowerMatMul : OpRewritePattern<MatMulOp> {
         dyn.push_back(found);
       }
     }
-    Value init = b.create<linalg::FillOp>(loc, floatConst(b, loc, elt, 0.0),
-                                          emptyTensor(b, loc, fullType, dyn))
-                     .getResult(0);
-    Value r = b.create<linalg::GenericOp>(
-                   loc, fullType, ValueRange{lhs, rhs}, init, maps, iters,
-                   [&](OpBuilder &nb, Location l, ValueRange a) {
-                     Value p = nb.create<arith::MulFOp>(l, a[0], a[1]);
-                     nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::AddFOp>(l, a[2], p)});
-                   })
-                  .getResult(0);
+    Value r = contract(b, loc, fullType, dyn, lhs, rhs, maps, iters);
     // Drop the unit dims that promoted rank-1 operands.
     SmallVector<int64_t> drop;
     if (lhsVec)
@@ -951,7 +961,7 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
     Location loc = op.getLoc();
     MLIRContext *ctx = b.getContext();
     Value q = op.getQuery(), k = op.getKey(), v = op.getValue();
-    auto qt = ttype(q), kt = ttype(k), vt = ttype(v);
+    auto qt = ttype(q), kt = ttype(k);
     if (qt.isDynamicDim(1) || kt.isDynamicDim(1))
       return b.notifyMatchFailure(op, "head counts must be static");
     int64_t group = qt.getDimSize(1) / kt.getDimSize(1);
@@ -966,24 +976,14 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
     if (sType.isDynamicDim(0)) sDyn.push_back(b.create<tensor::DimOp>(loc, q, 0));
     if (sType.isDynamicDim(2)) sDyn.push_back(b.create<tensor::DimOp>(loc, q, 2));
     if (sType.isDynamicDim(3)) sDyn.push_back(b.create<tensor::DimOp>(loc, k, 2));
-    Value sInit = b.create<linalg::FillOp>(loc, zeroOf(b, loc, t),
-                                           emptyTensor(b, loc, sType, sDyn))
-                      .getResult(0);
     using IT = utils::IteratorType;
-    Value scores =
-        b.create<linalg::GenericOp>(
-             loc, sType, ValueRange{q, k}, sInit,
-             SmallVector<AffineMap>{
-                 AffineMap::get(5, 0, {d(0), d(1), d(2), d(4)}, ctx),
-                 AffineMap::get(5, 0, {d(0), kvHead, d(3), d(4)}, ctx),
-                 AffineMap::get(5, 0, {d(0), d(1), d(2), d(3)}, ctx)},
-             SmallVector<IT>{IT::parallel, IT::parallel, IT::parallel, IT::parallel,
-                             IT::reduction},
-             [&](OpBuilder &nb, Location l, ValueRange a) {
-               Value p = nb.create<arith::MulFOp>(l, a[0], a[1]);
-               nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::AddFOp>(l, a[2], p)});
-             })
-            .getResult(0);
+    SmallVector<IT> iters{IT::parallel, IT::parallel, IT::parallel, IT::parallel,
+                          IT::reduction};
+    Value scores = contract(b, loc, sType, sDyn, q, k,
+                            {AffineMap::get(5, 0, {d(0), d(1), d(2), d(4)}, ctx),
+                             AffineMap::get(5, 0, {d(0), kvHead, d(3), d(4)}, ctx),
+                             AffineMap::get(5, 0, {d(0), d(1), d(2), d(3)}, ctx)},
+                            iters);
     // Scale, mask, causal.
     double scale = op.getScale().convertToDouble();
     bool causal = op.getCausal();
@@ -1014,24 +1014,11 @@ struct LowerAttention : OpRewritePattern<AttentionOp> {
     if (oType.isDynamicDim(0)) oDyn.push_back(b.create<tensor::DimOp>(loc, q, 0));
     if (oType.isDynamicDim(2)) oDyn.push_back(b.create<tensor::DimOp>(loc, q, 2));
     if (oType.isDynamicDim(3)) oDyn.push_back(b.create<tensor::DimOp>(loc, v, 3));
-    Value oInit = b.create<linalg::FillOp>(loc, zeroOf(b, loc, t),
-                                           emptyTensor(b, loc, oType, oDyn))
-                      .getResult(0);
-    (void)vt;
-    Value out =
-        b.create<linalg::GenericOp>(
-             loc, oType, ValueRange{probs, v}, oInit,
-             SmallVector<AffineMap>{
-                 AffineMap::get(5, 0, {d(0), d(1), d(2), d(4)}, ctx),
-                 AffineMap::get(5, 0, {d(0), kvHead, d(4), d(3)}, ctx),
-                 AffineMap::get(5, 0, {d(0), d(1), d(2), d(3)}, ctx)},
-             SmallVector<IT>{IT::parallel, IT::parallel, IT::parallel, IT::parallel,
-                             IT::reduction},
-             [&](OpBuilder &nb, Location l, ValueRange a) {
-               Value p = nb.create<arith::MulFOp>(l, a[0], a[1]);
-               nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::AddFOp>(l, a[2], p)});
-             })
-            .getResult(0);
+    Value out = contract(b, loc, oType, oDyn, probs, v,
+                         {AffineMap::get(5, 0, {d(0), d(1), d(2), d(4)}, ctx),
+                          AffineMap::get(5, 0, {d(0), kvHead, d(4), d(3)}, ctx),
+                          AffineMap::get(5, 0, {d(0), d(1), d(2), d(3)}, ctx)},
+                         iters);
     b.replaceOp(op, out);
     return success();
   }

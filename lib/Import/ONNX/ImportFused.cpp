@@ -102,6 +102,39 @@ LogicalResult convertRotary(Imp &imp, const onnx::NodeProto &n) {
   return success();
 }
 
+/// Splits 3-D query/key/value into heads, runs qcc.attention (scale from the
+/// node's `scale` attribute or 1/sqrt(head_dim), causal from
+/// `unidirectional`, mask from `makeMask` given the split key) and merges
+/// the heads back into output 0.
+LogicalResult emitHeadAttention(
+    Imp &imp, Value q, Value k, Value v, int64_t heads,
+    function_ref<FailureOr<Value>(Value key4)> makeMask) {
+  FailureOr<Value> q4 = splitHeads(imp, q, heads, "query");
+  if (failed(q4))
+    return failure();
+  FailureOr<Value> k4 = splitHeads(imp, k, heads, "key");
+  if (failed(k4))
+    return failure();
+  FailureOr<Value> v4 = splitHeads(imp, v, heads, "value");
+  if (failed(v4))
+    return failure();
+  double scale = imp.attrFloat("scale", 0.0f);
+  if (scale == 0.0)
+    scale = 1.0 / std::sqrt((double)tensorType(*q4).getDimSize(3));
+  FailureOr<Value> mask = makeMask(*k4);
+  if (failed(mask))
+    return failure();
+  auto qt = tensorType(*q4), vt = tensorType(*v4);
+  auto rType = RankedTensorType::get(
+      {qt.getDimSize(0), qt.getDimSize(1), qt.getDimSize(2), vt.getDimSize(3)},
+      qt.getElementType());
+  Value r = imp.b.create<AttentionOp>(
+      imp.loc, rType, *q4, *k4, *v4, *mask, imp.b.getF64FloatAttr(scale),
+      imp.b.getBoolAttr(imp.attrInt("unidirectional", 0) != 0));
+  imp.setOutput(0, mergeHeads(imp, r), kFloat);
+  return success();
+}
+
 LogicalResult convertMultiHeadAttention(Imp &imp, const onnx::NodeProto &) {
   for (auto [i, what] : {std::pair(3, "bias"), std::pair(4, "key_padding_mask"),
                          std::pair(6, "past_key"), std::pair(7, "past_value")})
@@ -116,31 +149,10 @@ LogicalResult convertMultiHeadAttention(Imp &imp, const onnx::NodeProto &) {
                    v = imp.inputValue(2);
   if (failed(q) || failed(k) || failed(v))
     return failure();
-  FailureOr<Value> q4 = splitHeads(imp, *q, heads, "query");
-  if (failed(q4))
-    return failure();
-  FailureOr<Value> k4 = splitHeads(imp, *k, heads, "key");
-  if (failed(k4))
-    return failure();
-  FailureOr<Value> v4 = splitHeads(imp, *v, heads, "value");
-  if (failed(v4))
-    return failure();
-  int64_t headDim = tensorType(*q4).getDimSize(3);
-  double scale = imp.attrFloat("scale", 0.0f);
-  if (scale == 0.0)
-    scale = 1.0 / std::sqrt((double)headDim);
-  Value mask;
-  if (Entry *m = imp.input(5))
-    mask = imp.materialize(*m);
-  auto qt = tensorType(*q4), vt = tensorType(*v4);
-  auto rType = RankedTensorType::get(
-      {qt.getDimSize(0), qt.getDimSize(1), qt.getDimSize(2), vt.getDimSize(3)},
-      qt.getElementType());
-  auto op = imp.b.create<AttentionOp>(
-      imp.loc, rType, *q4, *k4, *v4, mask, imp.b.getF64FloatAttr(scale),
-      imp.b.getBoolAttr(imp.attrInt("unidirectional", 0) != 0));
-  imp.setOutput(0, mergeHeads(imp, op), kFloat);
-  return success();
+  return emitHeadAttention(imp, *q, *k, *v, heads, [&](Value) -> FailureOr<Value> {
+    Entry *m = imp.input(5);
+    return m ? imp.materialize(*m) : Value();
+  });
 }
 
 /// Additive attention mask [B, 1, 1 or S, T] from com.microsoft Attention's
@@ -263,46 +275,24 @@ LogicalResult convertMsAttention(Imp &imp, const onnx::NodeProto &) {
         imp.b.getDenseI64ArrayAttr(sSize), imp.b.getDenseI64ArrayAttr({1, 1, 1})));
     off += size;
   }
-  FailureOr<Value> q4 = splitHeads(imp, parts[0], heads, "query");
-  if (failed(q4))
-    return failure();
-  FailureOr<Value> k4 = splitHeads(imp, parts[1], heads, "key");
-  if (failed(k4))
-    return failure();
-  FailureOr<Value> v4 = splitHeads(imp, parts[2], heads, "value");
-  if (failed(v4))
-    return failure();
-  double scale = imp.attrFloat("scale", 0.0f);
-  if (scale == 0.0)
-    scale = 1.0 / std::sqrt((double)(sizes[0] / heads));
-  Value mask;
-  if (Entry *mi = imp.input(3)) {
-    FailureOr<Value> m =
-        maskFromIndex(imp, *mi, *k4, imp.attrFloat("mask_filter_value", -10000.0f));
-    if (failed(m))
-      return failure();
-    mask = *m;
-  }
-  if (Entry *ab = imp.input(5)) {
-    Value bias = imp.materialize(*ab);
-    if (mask) {
-      FailureOr<Value> s = imp.binary<AddOp>(mask, bias);
-      if (failed(s))
-        return failure();
-      mask = *s;
-    } else {
-      mask = bias;
-    }
-  }
-  auto qt = tensorType(*q4), vt = tensorType(*v4);
-  auto rType = RankedTensorType::get(
-      {qt.getDimSize(0), qt.getDimSize(1), qt.getDimSize(2), vt.getDimSize(3)},
-      qt.getElementType());
-  Value r = imp.b.create<AttentionOp>(
-      imp.loc, rType, *q4, *k4, *v4, mask, imp.b.getF64FloatAttr(scale),
-      imp.b.getBoolAttr(imp.attrInt("unidirectional", 0) != 0));
-  imp.setOutput(0, mergeHeads(imp, r), kFloat);
-  return success();
+  return emitHeadAttention(
+      imp, parts[0], parts[1], parts[2], heads, [&](Value k4) -> FailureOr<Value> {
+        Value mask;
+        if (Entry *mi = imp.input(3)) {
+          FailureOr<Value> m = maskFromIndex(
+              imp, *mi, k4, imp.attrFloat("mask_filter_value", -10000.0f));
+          if (failed(m))
+            return failure();
+          mask = *m;
+        }
+        if (Entry *ab = imp.input(5)) {
+          Value bias = imp.materialize(*ab);
+          if (!mask)
+            return bias;
+          return imp.binary<AddOp>(mask, bias);
+        }
+        return mask;
+      });
 }
 
 } // namespace

@@ -191,20 +191,17 @@ std::string generateHeader(const ModelSignature &sig, const std::string &name) {
   std::string s;
   llvm::raw_string_ostream os(s);
   os << "/* " << name << ": a model compiled by qcc. Generated; do not edit.\n *\n";
-  os << " * Inputs:\n";
-  for (auto &t : sig.inputs) {
-    os << " *   " << t.name << ": " << dtypeCName(t.dtype) << " [";
-    for (size_t d = 0; d < t.dims.size(); ++d)
-      os << (d ? ", " : "") << (t.dims[d] < 0 ? t.dimNames[d] : std::to_string(t.dims[d]));
-    os << "]\n";
-  }
-  os << " * Outputs:\n";
-  for (auto &t : sig.outputs) {
-    os << " *   " << t.name << ": " << dtypeCName(t.dtype) << " [";
-    for (size_t d = 0; d < t.dims.size(); ++d)
-      os << (d ? ", " : "") << (t.dims[d] < 0 ? t.dimNames[d] : std::to_string(t.dims[d]));
-    os << "]\n";
-  }
+  auto describe = [&](StringRef title, const std::vector<TensorSignature> &ts) {
+    os << " * " << title << ":\n";
+    for (const TensorSignature &t : ts) {
+      os << " *   " << t.name << ": " << dtypeCName(t.dtype) << " [";
+      for (size_t d = 0; d < t.dims.size(); ++d)
+        os << (d ? ", " : "") << (t.dims[d] < 0 ? t.dimNames[d] : std::to_string(t.dims[d]));
+      os << "]\n";
+    }
+  };
+  describe("Inputs", sig.inputs);
+  describe("Outputs", sig.outputs);
   os << " */\n#ifndef " << guard << "\n#define " << guard << "\n\n"
      << "#include <stddef.h>\n#include <stdint.h>\n\n"
      << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
