@@ -66,3 +66,18 @@ func.func @reduce_sum(%x: tensor<2x3x4xf32>) -> tensor<2x4xf32> {
   %0 = qcc.reduce sum %x {axes = array<i64: 1>, keepdims = false} : tensor<2x3x4xf32> -> tensor<2x4xf32>
   return %0 : tensor<2x4xf32>
 }
+
+// -----
+
+// Grouped-query attention: key/value heads are read at h floordiv 4; scores
+// and output are two contractions around a causal softmax.
+// CHECK-DAG: #[[KV:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1 floordiv 4, d3, d4)>
+// CHECK-LABEL: func @attention
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[KV]], #{{.*}}], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+// CHECK: arith.cmpi sgt
+// CHECK: math.exp
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]
+func.func @attention(%q: tensor<1x8x3x16xf32>, %k: tensor<1x2x5x16xf32>, %v: tensor<1x2x5x16xf32>) -> tensor<1x8x3x16xf32> {
+  %0 = qcc.attention %q, %k, %v {scale = 0.25 : f64, causal = true} : tensor<1x8x3x16xf32>, tensor<1x2x5x16xf32>, tensor<1x2x5x16xf32> -> tensor<1x8x3x16xf32>
+  return %0 : tensor<1x8x3x16xf32>
+}
