@@ -11,6 +11,7 @@
 #include "qcc/Conversion/Passes.h"
 #include "qcc/Dialect/Qcc/IR/QccDialect.h"
 #include "qcc/Target/CPU/CPUTarget.h"
+#include "qcc/Target/CPU/Passes.h"
 #include "qcc/Dialect/Qcc/Transforms/Passes.h"
 
 void qcc::registerAllDialects(mlir::DialectRegistry &registry) {
@@ -27,4 +28,5 @@ void qcc::registerAllPasses() {
   mlir::registerSymbolDCEPass();
   qcc::registerQccPasses();
   qcc::registerQccConversionPasses();
+  qcc::registerQccCPUPasses();
 }

@@ -9,15 +9,9 @@
  * arguments and reports errors through the instance.
  *===----------------------------------------------------------------------===*/
 #include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 
-/* Compiled freestanding (one bitcode file serves every libc of a target):
- * the few libc functions used are declared here. */
-void *malloc(size_t);
-void *calloc(size_t, size_t);
-void free(void *);
-void *memcpy(void *, const void *, size_t);
+#include "runtime.h"
+
 int strcmp(const char *, const char *);
 int vsnprintf(char *, size_t, const char *, va_list);
 
@@ -35,13 +29,13 @@ extern const int32_t qcc_model_input_count;
 extern const int32_t qcc_model_output_count;
 /* results: the generated entry point's result descriptor(s); args: one
  * pointer per input descriptor. */
-extern void qcc_model_invoke(void *results, void **args);
+extern void qcc_model_invoke(qcc_rt_context *ctx, void *results, void **args);
 
 enum { QCC_OK = 0, QCC_ERROR_INVALID_ARGUMENT = 1, QCC_ERROR_OUT_OF_MEMORY = 2 };
 
 typedef struct qcc_model_instance {
   char error[512];
-  int num_threads;
+  qcc_rt_context ctx;
   int has_outputs;
   /* Owned outputs of the last run. */
   void **out_data;
@@ -93,7 +87,8 @@ int qcc_model_create(qcc_model_instance **out) {
   qcc_model_instance *inst = calloc(1, sizeof *inst);
   if (!inst)
     return QCC_ERROR_OUT_OF_MEMORY;
-  inst->num_threads = 1;
+  qcc_rt_context_init(&inst->ctx);
+  qcc_rt_context_set_threads(&inst->ctx, qcc_rt_default_threads());
   *out = inst;
   return QCC_OK;
 }
@@ -102,6 +97,7 @@ void qcc_model_destroy(qcc_model_instance *inst) {
   if (!inst)
     return;
   release_outputs(inst);
+  qcc_rt_context_release(&inst->ctx);
   free(inst);
 }
 
@@ -115,7 +111,10 @@ int qcc_model_set_num_threads(qcc_model_instance *inst, int n) {
   if (n < 1)
     return fail(inst, QCC_ERROR_INVALID_ARGUMENT,
                 "thread count must be at least 1, got %d", n);
-  inst->num_threads = n;
+  if (n > QCC_MAX_THREADS)
+    return fail(inst, QCC_ERROR_INVALID_ARGUMENT,
+                "thread count must be at most %d, got %d", QCC_MAX_THREADS, n);
+  qcc_rt_context_set_threads(&inst->ctx, n);
   return QCC_OK;
 }
 
@@ -233,7 +232,7 @@ int qcc_model_run(qcc_model_instance *inst, const void *const *inputs,
     }
     p += 3 + 2 * r;
   }
-  qcc_model_invoke(results, args);
+  qcc_model_invoke(&inst->ctx, results, args);
 
   /* Results become owned outputs, packed row-major. */
   int64_t *q = results;

@@ -2,7 +2,8 @@
 
 The model is compiled once into an artifact; its shared library's generated
 entry point `_mlir_ciface_<name>_forward` is called through ctypes with
-memref descriptors built from numpy arrays, and the manifest says the
+a run-time context (null: one thread) and memref descriptors built from
+numpy arrays, and the manifest says the
 inputs' and outputs' names, element types and ranks.
 """
 import ctypes
@@ -68,13 +69,13 @@ class CompiledModel:
         descs = [_descriptor(r) for r in ranks]
         if len(descs) == 1:
             result = descs[0]()
-            self.fn(ctypes.pointer(result), *args)
+            self.fn(ctypes.pointer(result), None, *args)
             results = [result]
         else:
             Results = type("Results", (ctypes.Structure,),
                            {"_fields_": [(f"r{i}", t) for i, t in enumerate(descs)]})
             packed = Results()
-            self.fn(ctypes.pointer(packed), *args)
+            self.fn(ctypes.pointer(packed), None, *args)
             results = [getattr(packed, f"r{i}") for i in range(len(descs))]
         outs = []
         for (_, dtype, rank), d in zip(self.outputs, results):

@@ -40,10 +40,15 @@ def test_artifact_files_and_manifest(qcc_bin, tmp_path):
     assert manifest["inputs"][0] == {"name": "input_ids", "dtype": "int64", "shape": ["batch", "seq"]}
     assert manifest["outputs"][0]["shape"] == ["batch", "seq", cfg.vocab]
     assert len(manifest["source"]["sha256"]) == 64
-    # Only the model's prefix and libc symbols cross the boundary.
+    # Only the model's prefix and libc/pthread symbols cross the boundary.
     undefined = run(["nm", "-u", out / "llama.o"]).stdout.split()
-    assert set(u for u in undefined if u != "U") <= {"malloc", "calloc", "free", "memcpy",
-                                                     "memset", "memmove", "strcmp", "vsnprintf"}
+    pthread = {"pthread_" + f for f in ("create", "join", "mutex_init", "mutex_destroy",
+                                        "mutex_lock", "mutex_unlock", "cond_init",
+                                        "cond_destroy", "cond_wait", "cond_broadcast",
+                                        "cond_signal")}
+    assert set(u for u in undefined if u != "U") <= {
+        "malloc", "calloc", "free", "memcpy", "memset", "memmove", "strcmp", "vsnprintf",
+        "get_nprocs"} | pthread
     defined = [l.split()[-1] for l in run(["nm", "-g", "--defined-only", out / "llama.o"]).stdout.splitlines()]
     assert all(s.startswith(("llama_", "_mlir_ciface_llama_")) for s in defined), defined
 

@@ -1,11 +1,10 @@
 //===- Artifact.cpp - model artifacts: object, libraries, header ----------===//
 #include "qcc/Target/CPU/Artifact.h"
+#include "qcc/Target/CPU/Runtime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
-#include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Module.h"
-#include "llvm/Linker/Linker.h"
 #include "llvm/Object/ArchiveWriter.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/JSON.h"
@@ -18,8 +17,6 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/TargetParser/Triple.h"
 
-#include "qcc/Target/CPU/ModelApi_aarch64.inc"
-#include "qcc/Target/CPU/ModelApi_x86_64.inc"
 
 using namespace mlir;
 
@@ -127,21 +124,22 @@ static LogicalResult addModelTables(llvm::Module &m, const ModelSignature &sig,
                            llvm::ConstantInt::get(i32, sig.outputs.size()),
                            "qcc_model_output_count");
 
-  // void qcc_model_invoke(void *results, void **args)
+  // void qcc_model_invoke(qcc_rt_context *ctx, void *results, void **args)
   llvm::Function *entry = m.getFunction("_mlir_ciface_" + sig.function);
   if (!entry)
     return emitError(loc) << "entry point _mlir_ciface_" << sig.function
                           << " is missing from the lowered module",
            failure();
-  auto *fnTy = llvm::FunctionType::get(b.getVoidTy(), {ptrTy, ptrTy}, false);
+  auto *fnTy = llvm::FunctionType::get(b.getVoidTy(), {ptrTy, ptrTy, ptrTy}, false);
   auto *invoke = llvm::Function::Create(fnTy, llvm::GlobalValue::ExternalLinkage,
                                         "qcc_model_invoke", m);
   b.SetInsertPoint(llvm::BasicBlock::Create(ctx, "entry", invoke));
   std::vector<llvm::Value *> args;
   if (!sig.outputs.empty())
-    args.push_back(invoke->getArg(0));
+    args.push_back(invoke->getArg(1));
+  args.push_back(invoke->getArg(0)); // the run-time context
   for (size_t i = 0; i < sig.inputs.size(); ++i) {
-    llvm::Value *slot = b.CreateConstGEP1_64(ptrTy, invoke->getArg(1), i);
+    llvm::Value *slot = b.CreateConstGEP1_64(ptrTy, invoke->getArg(2), i);
     args.push_back(b.CreateLoad(ptrTy, slot));
   }
   if (args.size() != entry->arg_size())
@@ -150,27 +148,6 @@ static LogicalResult addModelTables(llvm::Module &m, const ModelSignature &sig,
            failure();
   b.CreateCall(entry, args);
   b.CreateRetVoid();
-  return success();
-}
-
-static LogicalResult linkRuntime(llvm::Module &m, Location loc) {
-  llvm::Triple triple(m.getTargetTriple());
-  StringRef bc;
-  if (triple.getArch() == llvm::Triple::x86_64)
-    bc = StringRef(reinterpret_cast<const char *>(kModelApi_x86_64), sizeof kModelApi_x86_64);
-  else if (triple.getArch() == llvm::Triple::aarch64)
-    bc = StringRef(reinterpret_cast<const char *>(kModelApi_aarch64), sizeof kModelApi_aarch64);
-  else
-    return emitError(loc) << "no C API runtime for " << m.getTargetTriple(), failure();
-  auto rt = llvm::parseBitcodeFile(llvm::MemoryBufferRef(bc, "model_api.bc"), m.getContext());
-  if (!rt)
-    return emitError(loc) << "cannot read the embedded runtime: "
-                          << llvm::toString(rt.takeError()),
-           failure();
-  (*rt)->setTargetTriple(m.getTargetTriple());
-  (*rt)->setDataLayout(m.getDataLayout());
-  if (llvm::Linker::linkModules(m, std::move(*rt)))
-    return emitError(loc) << "linking the C API runtime failed", failure();
   return success();
 }
 
@@ -283,7 +260,7 @@ LogicalResult writeArtifact(ModuleOp lowered, const ModelSignature &sig,
                           << "' is not a C identifier (letters, digits, '_')",
            failure();
   FailureOr<std::string> object = emitObject(lowered, target, [&](llvm::Module &m) {
-    if (failed(addModelTables(m, sig, loc)) || failed(linkRuntime(m, loc)))
+    if (failed(addModelTables(m, sig, loc)) || failed(linkModelApi(m, loc)))
       return failure();
     applyPrefix(m, name);
     return success();

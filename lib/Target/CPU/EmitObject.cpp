@@ -1,5 +1,6 @@
 //===- EmitObject.cpp - LLVM IR and object emission -----------------------===//
 #include "qcc/Target/CPU/CPUTarget.h"
+#include "qcc/Target/CPU/Runtime.h"
 
 #include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ADT/SmallString.h"
@@ -107,6 +108,8 @@ translate(ModuleOp module, const qcc::ResolvedTarget &t, llvm::LLVMContext &ctx,
   llvmModule->setTargetTriple(t.triple);
   llvmModule->setDataLayout((*tm)->createDataLayout());
   if (hook && failed(hook(*llvmModule)))
+    return failure();
+  if (failed(qcc::linkKernels(*llvmModule, **tm, loc)))
     return failure();
   // Per-function attributes make the optimizer's cost models see the CPU.
   for (llvm::Function &f : *llvmModule) {

@@ -22,6 +22,7 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Transforms/Passes.h"
 #include "qcc/Conversion/Passes.h"
+#include "qcc/Target/CPU/Passes.h"
 #include "qcc/Dialect/Qcc/Transforms/Passes.h"
 
 using namespace mlir;
@@ -83,6 +84,7 @@ void qcc::registerCPUTargetDialects(DialectRegistry &registry) {
 
 void qcc::buildCPULoweringPipeline(OpPassManager &pm) {
   pm.addPass(std::make_unique<CheckCodegenSupport>());
+  pm.addPass(createQccAddRuntimeContext());
   // Graph cleanup.
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createQccFuseNormalizations());
@@ -110,6 +112,9 @@ void qcc::buildCPULoweringPipeline(OpPassManager &pm) {
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createBufferizationToMemRefPass());
+  pm.addPass(createCanonicalizerPass());
+  // Matmuls go to the runtime's blocked, threaded kernel.
+  pm.addPass(createQccMatmulToRuntime());
   pm.addPass(createCanonicalizerPass());
   // Loops and scalar code.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());

@@ -13,10 +13,15 @@ from onnxtest import *
 # DIALECT-NOT: linalg.
 # DIALECT-NOT: math.
 # DIALECT: llvm.func @main(
-# DIALECT: llvm.func @_mlir_ciface_main(%arg0: !llvm.ptr, %arg1: !llvm.ptr)
+# The matmul runs in the runtime's kernel, given the run-time context.
+# DIALECT: llvm.call @qcc_rt_sgemm(%arg0,
+# The C wrapper takes the result descriptor, the context, the input descriptor.
+# DIALECT: llvm.func @_mlir_ciface_main(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr)
 
 # X86: target triple = "x86_64-unknown-linux-gnu"
 # X86: define {{.*}}@_mlir_ciface_main(
+# The kernel is linked in and compiled for the target CPU.
+# X86: define {{.*}}@qcc_rt_sgemm(
 # X86: "target-cpu"="skylake-avx512"
 # Transcendentals are expanded into arithmetic: no libm calls.
 # X86-NOT: call {{.*}}@erff

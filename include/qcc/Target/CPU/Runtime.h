@@ -1,0 +1,26 @@
+//===- Runtime.h - linking the run-time support into model code -*- C++ -*-===//
+#ifndef QCC_TARGET_CPU_RUNTIME_H
+#define QCC_TARGET_CPU_RUNTIME_H
+
+#include "mlir/IR/Location.h"
+#include "mlir/Support/LogicalResult.h"
+
+namespace llvm {
+class Module;
+class TargetMachine;
+} // namespace llvm
+
+namespace qcc {
+
+/// Links the artifact's C API (create/run/... and the instance) into `m`.
+mlir::LogicalResult linkModelApi(llvm::Module &m, mlir::Location loc);
+
+/// Links the parts of the thread pool and kernels that `m` references, in
+/// the kernel variant for the target machine's vector ISA. The runtime's own
+/// CPU attributes are dropped so it is compiled for the target's CPU.
+mlir::LogicalResult linkKernels(llvm::Module &m, const llvm::TargetMachine &tm,
+                                mlir::Location loc);
+
+} // namespace qcc
+
+#endif

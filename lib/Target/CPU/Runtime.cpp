@@ -1,0 +1,97 @@
+//===- Runtime.cpp - linking the run-time support into model code ---------===//
+#include "qcc/Target/CPU/Runtime.h"
+
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/Bitcode/BitcodeReader.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Linker/Linker.h"
+#include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/TargetParser/Triple.h"
+
+#include "qcc/Target/CPU/Runtime_model_api_aarch64.inc"
+#include "qcc/Target/CPU/Runtime_model_api_x86_64.inc"
+#include "qcc/Target/CPU/Runtime_sgemm_avx2.inc"
+#include "qcc/Target/CPU/Runtime_sgemm_avx512.inc"
+#include "qcc/Target/CPU/Runtime_sgemm_neon.inc"
+#include "qcc/Target/CPU/Runtime_sgemm_sse.inc"
+#include "qcc/Target/CPU/Runtime_threads_aarch64.inc"
+#include "qcc/Target/CPU/Runtime_threads_x86_64.inc"
+
+using namespace mlir;
+
+namespace {
+struct Blob {
+  const char *name;
+  llvm::StringRef bytes;
+};
+template <size_t N> Blob blob(const char *name, const unsigned char (&data)[N]) {
+  return {name, llvm::StringRef(reinterpret_cast<const char *>(data), N)};
+}
+} // namespace
+
+static LogicalResult link(llvm::Module &m, Blob part, bool onlyNeeded, Location loc) {
+  auto rt = llvm::parseBitcodeFile(llvm::MemoryBufferRef(part.bytes, part.name),
+                                   m.getContext());
+  if (!rt)
+    return emitError(loc) << "cannot read the embedded runtime part '" << part.name
+                          << "': " << llvm::toString(rt.takeError()),
+           failure();
+  (*rt)->setTargetTriple(m.getTargetTriple());
+  (*rt)->setDataLayout(m.getDataLayout());
+  for (llvm::Function &f : **rt) {
+    f.removeFnAttr("target-cpu");
+    f.removeFnAttr("target-features");
+    f.removeFnAttr("tune-cpu");
+  }
+  unsigned flags = onlyNeeded ? llvm::Linker::Flags::LinkOnlyNeeded : llvm::Linker::Flags::None;
+  if (llvm::Linker::linkModules(m, std::move(*rt), flags))
+    return emitError(loc) << "linking the runtime part '" << part.name << "' failed",
+           failure();
+  return success();
+}
+
+static bool isArm64(const llvm::Module &m) {
+  return llvm::Triple(m.getTargetTriple()).getArch() == llvm::Triple::aarch64;
+}
+static bool isX86_64(const llvm::Module &m) {
+  return llvm::Triple(m.getTargetTriple()).getArch() == llvm::Triple::x86_64;
+}
+
+LogicalResult qcc::linkModelApi(llvm::Module &m, Location loc) {
+  if (isX86_64(m))
+    return link(m, blob("model_api_x86_64", kRuntime_model_api_x86_64), false, loc);
+  if (isArm64(m))
+    return link(m, blob("model_api_aarch64", kRuntime_model_api_aarch64), false, loc);
+  return emitError(loc) << "no C API runtime for " << m.getTargetTriple(), failure();
+}
+
+LogicalResult qcc::linkKernels(llvm::Module &m, const llvm::TargetMachine &tm,
+                               Location loc) {
+  Blob threads, sgemm;
+  if (isX86_64(m)) {
+    const llvm::MCSubtargetInfo *sti = tm.getMCSubtargetInfo();
+    threads = blob("threads_x86_64", kRuntime_threads_x86_64);
+    if (sti->checkFeatures("+avx512f"))
+      sgemm = blob("sgemm_avx512", kRuntime_sgemm_avx512);
+    else if (sti->checkFeatures("+avx2,+fma"))
+      sgemm = blob("sgemm_avx2", kRuntime_sgemm_avx2);
+    else
+      sgemm = blob("sgemm_sse", kRuntime_sgemm_sse);
+  } else if (isArm64(m)) {
+    threads = blob("threads_aarch64", kRuntime_threads_aarch64);
+    sgemm = blob("sgemm_neon", kRuntime_sgemm_neon);
+  } else {
+    return emitError(loc) << "no kernel runtime for " << m.getTargetTriple(), failure();
+  }
+  // The kernels call the thread pool: link them first so their references
+  // pull in what they need.
+  if (failed(link(m, sgemm, true, loc)) || failed(link(m, threads, true, loc)))
+    return failure();
+  // Private to this object: several models link into one program.
+  for (llvm::Function &f : m)
+    if (!f.isDeclaration() && f.getName().starts_with("qcc_rt_"))
+      f.setLinkage(llvm::GlobalValue::InternalLinkage);
+  return success();
+}

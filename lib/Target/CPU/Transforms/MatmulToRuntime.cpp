@@ -1,0 +1,189 @@
+//===- MatmulToRuntime.cpp - float contractions through the runtime -------===//
+#include "qcc/Target/CPU/Passes.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+namespace qcc {
+#define GEN_PASS_DEF_QCCMATMULTORUNTIME
+#include "qcc/Target/CPU/Passes.h.inc"
+} // namespace qcc
+
+using namespace mlir;
+
+namespace {
+constexpr char kSgemm[] = "qcc_rt_sgemm";
+constexpr int kMaxBatch = 3;
+
+/// Where each loop dim appears in one operand's indexing map (-1: absent).
+struct OperandDims {
+  Value memref;
+  SmallVector<int64_t> posOfLoop;
+};
+
+/// body == yield(out + a * b) in f32.
+bool isMulAddBody(linalg::GenericOp g) {
+  Block &body = g.getRegion().front();
+  if (body.getOperations().size() != 3)
+    return false;
+  auto mul = dyn_cast<arith::MulFOp>(&body.front());
+  auto add = dyn_cast<arith::AddFOp>(mul ? mul->getNextNode() : nullptr);
+  auto yield = dyn_cast<linalg::YieldOp>(body.getTerminator());
+  if (!mul || !add || !yield || yield.getNumOperands() != 1 ||
+      yield.getOperand(0) != add.getResult())
+    return false;
+  Value a = body.getArgument(0), b = body.getArgument(1), c = body.getArgument(2);
+  bool mulOk = (mul.getLhs() == a && mul.getRhs() == b) ||
+               (mul.getLhs() == b && mul.getRhs() == a);
+  bool addOk = (add.getLhs() == c && add.getRhs() == mul.getResult()) ||
+               (add.getRhs() == c && add.getLhs() == mul.getResult());
+  return mulOk && addOk;
+}
+
+/// Each map result must be a loop dim (at most once) or the constant 0 on a
+/// unit dim (a broadcast).
+std::optional<OperandDims> readOperand(Value memref, AffineMap map, unsigned loops) {
+  auto type = dyn_cast<MemRefType>(memref.getType());
+  if (!type || !type.getElementType().isF32())
+    return std::nullopt;
+  OperandDims d{memref, SmallVector<int64_t>(loops, -1)};
+  for (auto [i, e] : llvm::enumerate(map.getResults())) {
+    if (auto dim = dyn_cast<AffineDimExpr>(e)) {
+      if (d.posOfLoop[dim.getPosition()] != -1)
+        return std::nullopt;
+      d.posOfLoop[dim.getPosition()] = i;
+      continue;
+    }
+    auto c = dyn_cast<AffineConstantExpr>(e);
+    if (!c || c.getValue() != 0)
+      return std::nullopt;
+  }
+  return d;
+}
+
+struct MatmulToRuntime : qcc::impl::QccMatmulToRuntimeBase<MatmulToRuntime> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<linalg::GenericOp> found;
+    module.walk([&](linalg::GenericOp g) {
+      if (g.hasPureBufferSemantics() && g.getNumDpsInputs() == 2 &&
+          g.getNumDpsInits() == 1 && isMulAddBody(g))
+        found.push_back(g);
+    });
+    for (linalg::GenericOp g : found)
+      rewrite(g);
+  }
+
+  func::FuncOp declareKernel() {
+    ModuleOp module = getOperation();
+    if (auto f = module.lookupSymbol<func::FuncOp>(kSgemm))
+      return f;
+    MLIRContext *ctx = &getContext();
+    SmallVector<Type> args{LLVM::LLVMPointerType::get(ctx)};
+    args.append(24, IntegerType::get(ctx, 64));
+    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+    auto f = b.create<func::FuncOp>(module.getLoc(), kSgemm,
+                                    FunctionType::get(ctx, args, {}));
+    f.setPrivate();
+    return f;
+  }
+
+  void rewrite(linalg::GenericOp g) {
+    unsigned loops = g.getNumLoops();
+    SmallVector<AffineMap> maps = g.getIndexingMapsArray();
+    auto a = readOperand(g.getDpsInputs()[0], maps[0], loops);
+    auto b = readOperand(g.getDpsInputs()[1], maps[1], loops);
+    auto c = readOperand(g.getDpsInits()[0], maps[2], loops);
+    if (!a || !b || !c)
+      return;
+    // Exactly one reduction loop, k; C's last two dims are m and n.
+    auto iters = g.getIteratorTypesArray();
+    int64_t k = -1;
+    for (unsigned i = 0; i < loops; ++i)
+      if (iters[i] == utils::IteratorType::reduction) {
+        if (k != -1)
+          return;
+        k = i;
+      }
+    AffineMap cMap = maps[2];
+    unsigned cRank = cMap.getNumResults();
+    if (k == -1 || cRank < 2 || cRank - 2 > kMaxBatch || cRank != loops - 1)
+      return;
+    auto cDim = [&](unsigned r) -> int64_t {
+      auto d = dyn_cast<AffineDimExpr>(cMap.getResult(r));
+      return d ? d.getPosition() : -1;
+    };
+    int64_t m = cDim(cRank - 2), n = cDim(cRank - 1);
+    if (m < 0 || n < 0)
+      return;
+    if (a->posOfLoop[m] < 0 || b->posOfLoop[m] >= 0 || b->posOfLoop[n] < 0 ||
+        a->posOfLoop[n] >= 0 || a->posOfLoop[k] < 0 || b->posOfLoop[k] < 0)
+      return;
+    SmallVector<int64_t> batch;
+    for (unsigned r = 0; r + 2 < cRank; ++r) {
+      if (cDim(r) < 0)
+        return;
+      batch.push_back(cDim(r));
+    }
+
+    OpBuilder builder(g);
+    Location loc = g.getLoc();
+    Type i64 = builder.getI64Type();
+    auto toI64 = [&](Value v) -> Value {
+      return builder.create<arith::IndexCastOp>(loc, i64, v);
+    };
+    auto cst = [&](int64_t v) -> Value {
+      return builder.create<arith::ConstantIntOp>(loc, v, 64);
+    };
+    struct Meta {
+      Value addr;
+      SmallVector<Value> sizes, strides;
+    };
+    auto meta = [&](const OperandDims &o) {
+      auto md = builder.create<memref::ExtractStridedMetadataOp>(loc, o.memref);
+      Value base = builder.create<memref::ExtractAlignedPointerAsIndexOp>(
+          loc, md.getBaseBuffer());
+      Value bytes = builder.create<arith::MulIOp>(
+          loc, md.getOffset(), builder.create<arith::ConstantIndexOp>(loc, 4));
+      Meta r{toI64(builder.create<arith::AddIOp>(loc, base, bytes)), {}, {}};
+      for (Value s : md.getSizes())
+        r.sizes.push_back(s);
+      for (Value s : md.getStrides())
+        r.strides.push_back(toI64(s));
+      return r;
+    };
+    Meta am = meta(*a), bm = meta(*b), cm = meta(*c);
+    auto stride = [&](const OperandDims &o, const Meta &mt, int64_t loop) {
+      int64_t pos = o.posOfLoop[loop];
+      return pos < 0 ? cst(0) : mt.strides[pos];
+    };
+
+    SmallVector<Value> args;
+    func::FuncOp parent = g->getParentOfType<func::FuncOp>();
+    if (parent && parent.getNumArguments() > 0 &&
+        parent.getArgAttr(0, qcc::kRuntimeContextAttr))
+      args.push_back(parent.getArgument(0));
+    else
+      args.push_back(builder.create<LLVM::ZeroOp>(
+          loc, LLVM::LLVMPointerType::get(&getContext())));
+    args.push_back(toI64(cm.sizes[c->posOfLoop[m]]));
+    args.push_back(toI64(cm.sizes[c->posOfLoop[n]]));
+    args.push_back(toI64(am.sizes[a->posOfLoop[k]]));
+    // Batch dims, outermost first, padded with unit dims.
+    for (int i = 0; i < kMaxBatch; ++i)
+      args.push_back(i < (int)batch.size() ? toI64(cm.sizes[c->posOfLoop[batch[i]]])
+                                           : cst(1));
+    auto operand = [&](const OperandDims &o, const Meta &mt, int64_t row, int64_t col) {
+      args.push_back(mt.addr);
+      args.push_back(stride(o, mt, row));
+      args.push_back(stride(o, mt, col));
+      for (int i = 0; i < kMaxBatch; ++i)
+        args.push_back(i < (int)batch.size() ? stride(o, mt, batch[i]) : cst(0));
+    };
+    operand(*a, am, m, k);
+    operand(*b, bm, k, n);
+    operand(*c, cm, m, n);
+    builder.create<func::CallOp>(loc, declareKernel(), args);
+    g.erase();
+  }
+};
+} // namespace

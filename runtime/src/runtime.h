@@ -1,0 +1,64 @@
+/*===- runtime.h - what generated code and the C API share at run time -----===
+ *
+ * The runtime is compiled freestanding to LLVM bitcode (one file serves every
+ * libc of a target), so the few libc and pthread entry points it uses are
+ * declared here rather than taken from system headers.
+ *===----------------------------------------------------------------------===*/
+#ifndef QCC_RUNTIME_H
+#define QCC_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+void *malloc(size_t);
+void *calloc(size_t, size_t);
+void *realloc(void *, size_t);
+void free(void *);
+void *memcpy(void *, const void *, size_t);
+void *memset(void *, int, size_t);
+
+/* Upper bound on worker threads an instance may use. */
+#define QCC_MAX_THREADS 64
+
+struct qcc_rt_pool;
+
+/* Per-instance execution state handed to the generated code. A NULL context
+ * is valid everywhere: it means one thread and scratch memory from malloc. */
+typedef struct qcc_rt_context {
+  int num_threads;
+  struct qcc_rt_pool *pool; /* started lazily when num_threads > 1 */
+  /* Per-thread scratch for the kernels (packed operand panels). */
+  void *scratch[QCC_MAX_THREADS];
+  size_t scratch_size[QCC_MAX_THREADS];
+  /* The intermediate-buffer arena the generated code plans offsets into. */
+  void *arena;
+  size_t arena_size;
+} qcc_rt_context;
+
+/* Runs fn(data, begin, end, thread) over [0, n) split into chunks of
+ * `grain`; `thread` in [0, num_threads) names the executing thread so fn
+ * can pick its scratch. Which thread runs which chunk never changes any
+ * result, only the time. */
+typedef void (*qcc_rt_task_fn)(void *data, int64_t begin, int64_t end, int thread);
+void qcc_rt_parallel_for(qcc_rt_context *ctx, int64_t n, int64_t grain,
+                         qcc_rt_task_fn fn, void *data);
+int qcc_rt_threads(const qcc_rt_context *ctx);
+/* Scratch of at least `bytes` for `thread`, 64-byte aligned; NULL on OOM. */
+void *qcc_rt_scratch(qcc_rt_context *ctx, int thread, size_t bytes);
+
+/* The float matmul kernel (sgemm.c): C[b] += A[b] * B[b] for up to three
+ * batch dims; operands are data addresses and element strides. */
+void qcc_rt_sgemm(qcc_rt_context *ctx, int64_t m, int64_t n, int64_t k, int64_t b0,
+                  int64_t b1, int64_t b2, intptr_t a, int64_t a_rs, int64_t a_cs,
+                  int64_t a_b0, int64_t a_b1, int64_t a_b2, intptr_t b, int64_t b_rs,
+                  int64_t b_cs, int64_t b_b0, int64_t b_b1, int64_t b_b2, intptr_t c,
+                  int64_t c_rs, int64_t c_cs, int64_t c_b0, int64_t c_b1, int64_t c_b2);
+
+void qcc_rt_context_init(qcc_rt_context *ctx);
+void qcc_rt_context_release(qcc_rt_context *ctx);
+/* Changes the thread count; the pool restarts on next use. */
+void qcc_rt_context_set_threads(qcc_rt_context *ctx, int n);
+/* Number of CPUs online, at least 1. */
+int qcc_rt_default_threads(void);
+
+#endif

@@ -1,0 +1,221 @@
+/*===- threads.c - the per-instance thread pool and scratch memory ---------===
+ *
+ * Workers are started on first use and kept until the instance goes away.
+ * A parallel region hands out chunks through an atomic counter; the calling
+ * thread works too. Between regions workers spin briefly before sleeping,
+ * because a model runs many short regions back to back.
+ *===----------------------------------------------------------------------===*/
+#include "runtime.h"
+
+/* pthread objects as opaque storage: 64 bytes covers the mutex and condition
+ * variable of glibc and musl on x86-64 and arm64. */
+typedef union { char bytes[64]; long long align; } qcc_mutex;
+typedef union { char bytes[64]; long long align; } qcc_cond;
+typedef unsigned long qcc_thread;
+int pthread_create(qcc_thread *, const void *, void *(*)(void *), void *);
+int pthread_join(qcc_thread, void **);
+int pthread_mutex_init(qcc_mutex *, const void *);
+int pthread_mutex_destroy(qcc_mutex *);
+int pthread_mutex_lock(qcc_mutex *);
+int pthread_mutex_unlock(qcc_mutex *);
+int pthread_cond_init(qcc_cond *, const void *);
+int pthread_cond_destroy(qcc_cond *);
+int pthread_cond_wait(qcc_cond *, qcc_mutex *);
+int pthread_cond_broadcast(qcc_cond *);
+int pthread_cond_signal(qcc_cond *);
+int get_nprocs(void);
+
+enum { SPIN_ITERATIONS = 1 << 14 };
+
+static inline void cpu_relax(void) {
+/* Builtins rather than inline asm: qcc's object emission has no assembler
+ * parser. */
+#if defined(__x86_64__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __builtin_arm_yield();
+#endif
+}
+
+typedef struct qcc_rt_pool qcc_rt_pool;
+typedef struct {
+  qcc_rt_pool *pool;
+  int index;
+} worker_arg;
+
+struct qcc_rt_pool {
+  qcc_mutex lock;
+  qcc_cond wake, done;
+  int workers;
+  qcc_thread threads[QCC_MAX_THREADS];
+  worker_arg args[QCC_MAX_THREADS];
+  /* The current region. */
+  uint64_t generation; /* atomic */
+  int stop;            /* atomic */
+  int unfinished;      /* atomic: workers still in the region */
+  qcc_rt_task_fn fn;
+  void *data;
+  int64_t n, grain;
+  int64_t next; /* atomic: first unclaimed index */
+};
+
+static void run_chunks(qcc_rt_pool *p, int thread) {
+  for (;;) {
+    int64_t begin = __atomic_fetch_add(&p->next, p->grain, __ATOMIC_RELAXED);
+    if (begin >= p->n)
+      return;
+    int64_t end = begin + p->grain < p->n ? begin + p->grain : p->n;
+    p->fn(p->data, begin, end, thread);
+  }
+}
+
+static void *worker_main(void *raw) {
+  worker_arg *arg = raw;
+  qcc_rt_pool *p = arg->pool;
+  uint64_t seen = 0;
+  for (;;) {
+    uint64_t gen = __atomic_load_n(&p->generation, __ATOMIC_ACQUIRE);
+    for (int i = 0; gen == seen && i < SPIN_ITERATIONS; ++i) {
+      cpu_relax();
+      gen = __atomic_load_n(&p->generation, __ATOMIC_ACQUIRE);
+    }
+    if (gen == seen) {
+      pthread_mutex_lock(&p->lock);
+      while ((gen = __atomic_load_n(&p->generation, __ATOMIC_ACQUIRE)) == seen &&
+             !__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
+        pthread_cond_wait(&p->wake, &p->lock);
+      pthread_mutex_unlock(&p->lock);
+    }
+    if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
+      return NULL;
+    seen = gen;
+    run_chunks(p, arg->index);
+    if (__atomic_sub_fetch(&p->unfinished, 1, __ATOMIC_ACQ_REL) == 0) {
+      pthread_mutex_lock(&p->lock);
+      pthread_cond_signal(&p->done);
+      pthread_mutex_unlock(&p->lock);
+    }
+  }
+}
+
+static void pool_stop(qcc_rt_pool *p) {
+  pthread_mutex_lock(&p->lock);
+  __atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
+  pthread_cond_broadcast(&p->wake);
+  pthread_mutex_unlock(&p->lock);
+  for (int i = 0; i < p->workers; ++i)
+    pthread_join(p->threads[i], NULL);
+  pthread_cond_destroy(&p->wake);
+  pthread_cond_destroy(&p->done);
+  pthread_mutex_destroy(&p->lock);
+  free(p);
+}
+
+/* Starts num_threads - 1 workers; NULL if none could start. */
+static qcc_rt_pool *pool_start(int num_threads) {
+  qcc_rt_pool *p = calloc(1, sizeof *p);
+  if (!p)
+    return NULL;
+  pthread_mutex_init(&p->lock, NULL);
+  pthread_cond_init(&p->wake, NULL);
+  pthread_cond_init(&p->done, NULL);
+  for (int i = 0; i < num_threads - 1; ++i) {
+    p->args[i].pool = p;
+    p->args[i].index = i + 1;
+    if (pthread_create(&p->threads[i], NULL, worker_main, &p->args[i]) != 0)
+      break;
+    p->workers = i + 1;
+  }
+  if (p->workers == 0) {
+    pool_stop(p);
+    return NULL;
+  }
+  return p;
+}
+
+int qcc_rt_default_threads(void) {
+  int n = get_nprocs();
+  return n < 1 ? 1 : n > QCC_MAX_THREADS ? QCC_MAX_THREADS : n;
+}
+
+void qcc_rt_context_init(qcc_rt_context *ctx) {
+  memset(ctx, 0, sizeof *ctx);
+  ctx->num_threads = 1;
+}
+
+void qcc_rt_context_release(qcc_rt_context *ctx) {
+  if (ctx->pool)
+    pool_stop(ctx->pool);
+  ctx->pool = NULL;
+  for (int i = 0; i < QCC_MAX_THREADS; ++i) {
+    free(ctx->scratch[i]);
+    ctx->scratch[i] = NULL;
+    ctx->scratch_size[i] = 0;
+  }
+  free(ctx->arena);
+  ctx->arena = NULL;
+  ctx->arena_size = 0;
+}
+
+void qcc_rt_context_set_threads(qcc_rt_context *ctx, int n) {
+  n = n < 1 ? 1 : n > QCC_MAX_THREADS ? QCC_MAX_THREADS : n;
+  if (n == ctx->num_threads)
+    return;
+  if (ctx->pool)
+    pool_stop(ctx->pool);
+  ctx->pool = NULL;
+  ctx->num_threads = n;
+}
+
+int qcc_rt_threads(const qcc_rt_context *ctx) {
+  if (!ctx)
+    return 1;
+  return ctx->pool ? ctx->pool->workers + 1 : ctx->num_threads;
+}
+
+void *qcc_rt_scratch(qcc_rt_context *ctx, int thread, size_t bytes) {
+  if (ctx->scratch_size[thread] < bytes) {
+    free(ctx->scratch[thread]);
+    /* Over-allocate so the returned pointer can be 64-byte aligned. */
+    ctx->scratch[thread] = malloc(bytes + 64);
+    ctx->scratch_size[thread] = ctx->scratch[thread] ? bytes : 0;
+    if (!ctx->scratch[thread])
+      return NULL;
+  }
+  uintptr_t p = (uintptr_t)ctx->scratch[thread];
+  return (void *)((p + 63) & ~(uintptr_t)63);
+}
+
+void qcc_rt_parallel_for(qcc_rt_context *ctx, int64_t n, int64_t grain,
+                         qcc_rt_task_fn fn, void *data) {
+  if (n <= 0)
+    return;
+  if (grain < 1)
+    grain = 1;
+  if (ctx && ctx->num_threads > 1 && !ctx->pool && n > grain)
+    ctx->pool = pool_start(ctx->num_threads);
+  if (!ctx || !ctx->pool || n <= grain) {
+    fn(data, 0, n, 0);
+    return;
+  }
+  qcc_rt_pool *p = ctx->pool;
+  p->fn = fn;
+  p->data = data;
+  p->n = n;
+  p->grain = grain;
+  __atomic_store_n(&p->next, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&p->unfinished, p->workers, __ATOMIC_RELAXED);
+  pthread_mutex_lock(&p->lock);
+  __atomic_add_fetch(&p->generation, 1, __ATOMIC_RELEASE);
+  pthread_cond_broadcast(&p->wake);
+  pthread_mutex_unlock(&p->lock);
+  run_chunks(p, 0);
+  for (int i = 0; __atomic_load_n(&p->unfinished, __ATOMIC_ACQUIRE) && i < SPIN_ITERATIONS; ++i)
+    cpu_relax();
+  if (__atomic_load_n(&p->unfinished, __ATOMIC_ACQUIRE)) {
+    pthread_mutex_lock(&p->lock);
+    while (__atomic_load_n(&p->unfinished, __ATOMIC_ACQUIRE))
+      pthread_cond_wait(&p->done, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+  }
+}
