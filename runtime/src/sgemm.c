@@ -25,8 +25,10 @@
 
 /* Cache blocking: a KC x NC block of B and an MC x KC block of A are packed
  * per thread; one KC x NR micro-panel of B stays in L1 while the A panels
- * stream past it. */
-enum { KC = 256, NC = 256, MC = 20 * QCC_MR };
+ * stream past it. When all rows fit one A block, B is used once and the
+ * block widens to NC_WIDE, so packing reads long runs of each weight row
+ * (weights usually come from memory, not cache). */
+enum { KC = 256, NC = 512, NC_WIDE = 4096, MC = 20 * QCC_MR };
 /* Below this many rows B is streamed unpacked (matrix-vector regime). */
 enum { SMALL_M = 8 };
 
@@ -68,24 +70,26 @@ static void pack_a(const gemm *g, const float *a, int64_t i0, int64_t mc, int64_
 }
 
 /* Packs rows [p0, p0+kc) x cols [j0, j0+nc) of B into NR-column panels,
- * zero-padding missing columns. */
+ * zero-padding missing columns. B is read row by row, the order hardware
+ * prefetchers follow; the panels are written as parallel streams. */
 static void pack_b(const gemm *g, const float *b, int64_t p0, int64_t kc, int64_t j0,
                    int64_t nc, float *dst) {
-  for (int64_t j = 0; j < nc; j += QCC_NR) {
-    int64_t cols = nc - j < QCC_NR ? nc - j : QCC_NR;
-    for (int64_t p = 0; p < kc; ++p) {
-      const float *src = b + (p0 + p) * g->b_rs + (j0 + j) * g->b_cs;
+  for (int64_t p = 0; p < kc; ++p) {
+    const float *row = b + (p0 + p) * g->b_rs + j0 * g->b_cs;
+    for (int64_t j = 0; j < nc; j += QCC_NR) {
+      int64_t cols = nc - j < QCC_NR ? nc - j : QCC_NR;
+      float *out = dst + j * kc + p * QCC_NR;
+      const float *src = row + j * g->b_cs;
       int c = 0;
       if (g->b_cs == 1 && cols == QCC_NR) {
         for (int v = 0; v < NV; ++v)
-          vstore(dst + v * QCC_VL, vload(src + v * QCC_VL));
+          vstore(out + v * QCC_VL, vload(src + v * QCC_VL));
         c = QCC_NR;
       }
       for (; c < cols; ++c)
-        dst[c] = src[c * g->b_cs];
+        out[c] = src[c * g->b_cs];
       for (; c < QCC_NR; ++c)
-        dst[c] = 0.0f;
-      dst += QCC_NR;
+        out[c] = 0.0f;
     }
   }
 }
@@ -118,7 +122,10 @@ static void kernel(int64_t kc, const float *restrict ap, const float *restrict b
 /* One task: a batch entry's rows [i0, i1) x cols [j0, j1), packed path. */
 static void packed_tile(gemm *g, const float *a, const float *b, float *c, int64_t i0,
                         int64_t i1, int64_t j0, int64_t j1, int thread) {
-  size_t need = (size_t)(KC * NC + MC * KC + QCC_MR * QCC_NR) * sizeof(float);
+  int64_t nc_max = i1 - i0 <= MC ? NC_WIDE : NC;
+  if (nc_max > j1 - j0)
+    nc_max = (j1 - j0 + QCC_NR - 1) / QCC_NR * QCC_NR;
+  size_t need = (size_t)(KC * nc_max + MC * KC + QCC_MR * QCC_NR) * sizeof(float);
   float *bpack = qcc_rt_scratch(g->ctx, thread, need);
   if (!bpack) {
     /* No scratch memory: the same sums, one element at a time. */
@@ -131,9 +138,9 @@ static void packed_tile(gemm *g, const float *a, const float *b, float *c, int64
       }
     return;
   }
-  float *apack = bpack + KC * NC, *tmp = apack + MC * KC;
-  for (int64_t jc = j0; jc < j1; jc += NC) {
-    int64_t nc = j1 - jc < NC ? j1 - jc : NC;
+  float *apack = bpack + KC * nc_max, *tmp = apack + MC * KC;
+  for (int64_t jc = j0; jc < j1; jc += nc_max) {
+    int64_t nc = j1 - jc < nc_max ? j1 - jc : nc_max;
     for (int64_t pc = 0; pc < g->k; pc += KC) {
       int64_t kc = g->k - pc < KC ? g->k - pc : KC;
       pack_b(g, b, pc, kc, jc, nc, bpack);

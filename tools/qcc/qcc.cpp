@@ -63,6 +63,9 @@ cl::opt<bool> printWeights("print-weights",
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // Pass names for --mlir-print-ir-after and friends; registered before
+  // the pass manager's options, which list them.
+  qcc::registerAllPasses();
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();

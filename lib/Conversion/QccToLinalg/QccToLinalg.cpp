@@ -195,6 +195,10 @@ Value castScalar(OpBuilder &b, Location loc, Value v, Type to, bool fromUnsigned
   }
   if (from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth())
     return b.create<arith::ExtFOp>(loc, to, v);
+  // double -> half goes through float, as onnxruntime converts it; no CPU
+  // converts it directly, and the compiler-rt helper is not in the artifact.
+  if (from.isF64() && to.getIntOrFloatBitWidth() == 16)
+    v = b.create<arith::TruncFOp>(loc, b.getF32Type(), v);
   return b.create<arith::TruncFOp>(loc, to, v);
 }
 

@@ -94,7 +94,7 @@ void qcc::buildCPULoweringPipeline(OpPassManager &pm) {
   // qcc -> linalg on tensors, fused.
   pm.addNestedPass<func::FuncOp>(createQccConvertToLinalg());
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createQccFuseElementwise());
   pm.addPass(createCSEPass());
   // Tensors -> buffers.
   bufferization::OneShotBufferizationOptions bufferization;
@@ -112,6 +112,9 @@ void qcc::buildCPULoweringPipeline(OpPassManager &pm) {
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createBufferizationToMemRefPass());
+  pm.addPass(createCanonicalizerPass());
+  // Intermediates live in one arena with a precomputed plan.
+  pm.addPass(createQccPlanMemory());
   pm.addPass(createCanonicalizerPass());
   // Matmuls go to the runtime's blocked, threaded kernel.
   pm.addPass(createQccMatmulToRuntime());

@@ -16,8 +16,8 @@
 #include "qcc/Target/CPU/Runtime_sgemm_avx512.inc"
 #include "qcc/Target/CPU/Runtime_sgemm_neon.inc"
 #include "qcc/Target/CPU/Runtime_sgemm_sse.inc"
-#include "qcc/Target/CPU/Runtime_threads_aarch64.inc"
-#include "qcc/Target/CPU/Runtime_threads_x86_64.inc"
+#include "qcc/Target/CPU/Runtime_context_aarch64.inc"
+#include "qcc/Target/CPU/Runtime_context_x86_64.inc"
 
 using namespace mlir;
 
@@ -69,10 +69,10 @@ LogicalResult qcc::linkModelApi(llvm::Module &m, Location loc) {
 
 LogicalResult qcc::linkKernels(llvm::Module &m, const llvm::TargetMachine &tm,
                                Location loc) {
-  Blob threads, sgemm;
+  Blob context, sgemm;
   if (isX86_64(m)) {
     const llvm::MCSubtargetInfo *sti = tm.getMCSubtargetInfo();
-    threads = blob("threads_x86_64", kRuntime_threads_x86_64);
+    context = blob("context_x86_64", kRuntime_context_x86_64);
     if (sti->checkFeatures("+avx512f"))
       sgemm = blob("sgemm_avx512", kRuntime_sgemm_avx512);
     else if (sti->checkFeatures("+avx2,+fma"))
@@ -80,18 +80,19 @@ LogicalResult qcc::linkKernels(llvm::Module &m, const llvm::TargetMachine &tm,
     else
       sgemm = blob("sgemm_sse", kRuntime_sgemm_sse);
   } else if (isArm64(m)) {
-    threads = blob("threads_aarch64", kRuntime_threads_aarch64);
+    context = blob("context_aarch64", kRuntime_context_aarch64);
     sgemm = blob("sgemm_neon", kRuntime_sgemm_neon);
   } else {
     return emitError(loc) << "no kernel runtime for " << m.getTargetTriple(), failure();
   }
   // The kernels call the thread pool: link them first so their references
   // pull in what they need.
-  if (failed(link(m, sgemm, true, loc)) || failed(link(m, threads, true, loc)))
+  if (failed(link(m, sgemm, true, loc)) || failed(link(m, context, true, loc)))
     return failure();
   // Private to this object: several models link into one program.
   for (llvm::Function &f : m)
-    if (!f.isDeclaration() && f.getName().starts_with("qcc_rt_"))
+    if (!f.isDeclaration() && (f.getName().starts_with("qcc_rt_") ||
+                               f.getName().starts_with("_mlir_ciface_qcc_rt_")))
       f.setLinkage(llvm::GlobalValue::InternalLinkage);
   return success();
 }

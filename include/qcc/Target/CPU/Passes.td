@@ -15,6 +15,22 @@ def QccAddRuntimeContext : Pass<"qcc-add-runtime-context", "mlir::ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def QccFuseElementwise : Pass<"qcc-fuse-elementwise", "mlir::ModuleOp"> {
+  let summary = "fuse elementwise linalg producers into their consumers, never into reuse";
+  let description = [{
+    Linalg elementwise fusion on tensors (with reshape propagation and
+    constant folding of linalg ops on constants), controlled so work is never
+    duplicated: a producer is fused only into its single consumer, and only
+    where that consumer reads each producer element once (its indexing map
+    for the operand is a permutation of the loops). A consumer that reuses an
+    operand, such as a matmul reading each row of its left operand once per
+    output column, takes in only producers that move data (transposes,
+    broadcasts), whose bodies compute nothing. The contraction then stays a
+    plain multiply-accumulate the matmul kernel can take.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect"];
+}
+
 def QccMatmulToRuntime : Pass<"qcc-matmul-to-runtime", "mlir::ModuleOp"> {
   let summary = "run float contractions on buffers through the runtime's matmul kernel";
   let description = [{
@@ -31,6 +47,32 @@ def QccMatmulToRuntime : Pass<"qcc-matmul-to-runtime", "mlir::ModuleOp"> {
     Every output element is summed in increasing k starting from its
     initial value, as the loops would, so results do not depend on the
     kernel's blocking or thread count.
+  }];
+  let dependentDialects = [
+    "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect"
+  ];
+}
+
+def QccPlanMemory : Pass<"qcc-plan-memory", "mlir::ModuleOp"> {
+  let summary = "place intermediate buffers in one arena with a static plan";
+  let description = [{
+    Replaces the `memref.alloc` / `memref.dealloc` pairs at the top level of
+    each function by views into one arena, so a run allocates nothing per
+    op. Live ranges come from the positions of each buffer's allocation and
+    deallocation; a buffer is placed just above every buffer still live when
+    it is allocated (offsets 64-byte aligned), so buffers live at the same
+    time never overlap.
+
+    Offsets are computed at the top of the function. With static shapes they
+    fold to constants and the arena size is known at compile time (recorded
+    as the module attribute `qcc.arena_bytes`); with symbolic dims they are a
+    few integer operations on the input dims, and `qcc.arena_bytes` is -1.
+    The arena comes from the run-time context (`qcc_rt_arena`), which keeps
+    it between runs; without a context it is allocated and freed per call.
+    Buffers that escape (function results), whose size depends on values
+    computed inside the function by ops with effects, or that are freed
+    conditionally keep their own allocation.
   }];
   let dependentDialects = [
     "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect",

@@ -2,6 +2,7 @@
 #include "qcc/Target/CPU/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace qcc {
 #define GEN_PASS_DEF_QCCMATMULTORUNTIME
@@ -140,8 +141,25 @@ struct MatmulToRuntime : qcc::impl::QccMatmulToRuntimeBase<MatmulToRuntime> {
     };
     auto meta = [&](const OperandDims &o) {
       auto md = builder.create<memref::ExtractStridedMetadataOp>(loc, o.memref);
+      // A buffer planned into the arena is a memref.view of it: the view's
+      // byte shift is not part of the base buffer's pointer (MLIR folds the
+      // pointer of a view to its source's), so it is added here.
+      Value viewSource, byteShift;
+      for (Value v = o.memref; Operation *def = v.getDefiningOp();) {
+        if (auto view = dyn_cast<memref::ViewOp>(def)) {
+          viewSource = view.getSource();
+          byteShift = view.getByteShift();
+          break;
+        }
+        auto like = dyn_cast<ViewLikeOpInterface>(def);
+        if (!like)
+          break;
+        v = like.getViewSource();
+      }
       Value base = builder.create<memref::ExtractAlignedPointerAsIndexOp>(
-          loc, md.getBaseBuffer());
+          loc, viewSource ? viewSource : md.getBaseBuffer());
+      if (byteShift)
+        base = builder.create<arith::AddIOp>(loc, base, byteShift);
       Value bytes = builder.create<arith::MulIOp>(
           loc, md.getOffset(), builder.create<arith::ConstantIndexOp>(loc, 4));
       Meta r{toI64(builder.create<arith::AddIOp>(loc, base, bytes)), {}, {}};

@@ -1,4 +1,4 @@
-/*===- threads.c - the per-instance thread pool and scratch memory ---------===
+/*===- context.c - the run-time context: thread pool, scratch, arena -------===
  *
  * Workers are started on first use and kept until the instance goes away.
  * A parallel region hands out chunks through an atomic counter; the calling
@@ -218,4 +218,71 @@ void qcc_rt_parallel_for(qcc_rt_context *ctx, int64_t n, int64_t grain,
       pthread_cond_wait(&p->done, &p->lock);
     pthread_mutex_unlock(&p->lock);
   }
+}
+
+/* The arena as a rank-1 byte memref descriptor, returned through MLIR's C
+ * interface. With a context the block is kept and grown across runs; without
+ * one it lives for a single call and qcc_rt_arena_done frees it. */
+typedef struct {
+  void *allocated, *aligned;
+  int64_t offset, size, stride;
+} qcc_rt_bytes;
+
+void _mlir_ciface_qcc_rt_arena(qcc_rt_bytes *out, qcc_rt_context *ctx, int64_t bytes) {
+  void *raw = NULL;
+  if (bytes < 1)
+    bytes = 1;
+  if (ctx) {
+    if (ctx->arena_size < (size_t)bytes) {
+      free(ctx->arena);
+      ctx->arena = malloc((size_t)bytes + 64);
+      ctx->arena_size = ctx->arena ? (size_t)bytes : 0;
+    }
+    raw = ctx->arena;
+  } else {
+    raw = malloc((size_t)bytes + 64);
+  }
+  /* Out of memory has no error path in generated code: stop here rather
+   * than write through a null pointer. */
+  if (!raw)
+    __builtin_trap();
+  out->allocated = raw;
+  out->aligned = (void *)(((uintptr_t)raw + 63) & ~(uintptr_t)63);
+  out->offset = 0;
+  out->size = bytes;
+  out->stride = 1;
+}
+
+void _mlir_ciface_qcc_rt_arena_done(qcc_rt_context *ctx, qcc_rt_bytes *arena) {
+  if (!ctx)
+    free(arena->allocated);
+}
+
+/* The arena plan for symbolic shapes: buffer i, live over positions
+ * [intervals[2i], intervals[2i+1]] (in allocation order), goes just above
+ * every earlier buffer still live when it is allocated; offsets are 64-byte
+ * aligned. `live` is scratch for n indices. Returns the arena size. The
+ * compiler applies the same rule to static shapes. */
+int64_t qcc_rt_plan(int64_t n, intptr_t intervals, intptr_t sizes, intptr_t offsets,
+                    intptr_t live) {
+  const int64_t *iv = (const int64_t *)intervals, *sz = (const int64_t *)sizes;
+  int64_t *off = (int64_t *)offsets, *act = (int64_t *)live;
+  int64_t total = 0, nact = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    int64_t o = 0, keep = 0;
+    for (int64_t a = 0; a < nact; ++a) {
+      int64_t j = act[a];
+      if (iv[2 * j + 1] <= iv[2 * i])
+        continue; /* freed before i is allocated */
+      act[keep++] = j;
+      int64_t end = off[j] + (sz[j] + 63) / 64 * 64;
+      o = end > o ? end : o;
+    }
+    nact = keep;
+    act[nact++] = i;
+    off[i] = o;
+    int64_t end = o + (sz[i] + 63) / 64 * 64;
+    total = end > total ? end : total;
+  }
+  return total;
 }
