@@ -266,7 +266,9 @@ void qcc_rt_sgemm(qcc_rt_context *ctx, int64_t m, int64_t n, int64_t k, int64_t 
    * columns first (each task then packs only its share of B). */
   int threads = ctx->num_threads;
   int64_t batches = b0 * b1 * b2;
-  int64_t want = threads > 1 ? 2 * (int64_t)threads : 1;
+  /* Waking the pool costs microseconds: small products stay on one thread. */
+  int64_t work = m * n * k * batches;
+  int64_t want = threads > 1 && work >= ((int64_t)1 << 20) ? 2 * (int64_t)threads : 1;
   int64_t n_align = g.m < SMALL_M ? 64 : QCC_NR;
   while (batches * g.m_tiles * g.n_tiles < want) {
     if (g.n_tile >= 2 * n_align) {
