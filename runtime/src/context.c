@@ -167,12 +167,6 @@ void qcc_rt_context_set_threads(qcc_rt_context *ctx, int n) {
   ctx->num_threads = n;
 }
 
-int qcc_rt_threads(const qcc_rt_context *ctx) {
-  if (!ctx)
-    return 1;
-  return ctx->pool ? ctx->pool->workers + 1 : ctx->num_threads;
-}
-
 void *qcc_rt_scratch(qcc_rt_context *ctx, int thread, size_t bytes) {
   if (ctx->scratch_size[thread] < bytes) {
     free(ctx->scratch[thread]);

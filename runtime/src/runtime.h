@@ -12,7 +12,6 @@
 
 void *malloc(size_t);
 void *calloc(size_t, size_t);
-void *realloc(void *, size_t);
 void free(void *);
 void *memcpy(void *, const void *, size_t);
 void *memset(void *, int, size_t);
@@ -42,7 +41,6 @@ typedef struct qcc_rt_context {
 typedef void (*qcc_rt_task_fn)(void *data, int64_t begin, int64_t end, int thread);
 void qcc_rt_parallel_for(qcc_rt_context *ctx, int64_t n, int64_t grain,
                          qcc_rt_task_fn fn, void *data);
-int qcc_rt_threads(const qcc_rt_context *ctx);
 /* Scratch of at least `bytes` for `thread`, 64-byte aligned; NULL on OOM. */
 void *qcc_rt_scratch(qcc_rt_context *ctx, int thread, size_t bytes);
 

@@ -32,6 +32,8 @@ enum { KC = 256, NC = 512, NC_WIDE = 4096, MC = 20 * QCC_MR };
 /* Below this many rows B is streamed unpacked (matrix-vector regime). */
 enum { SMALL_M = 8 };
 
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
 typedef float vf __attribute__((vector_size(QCC_VL * 4), aligned(4)));
 
 static inline vf vload(const float *p) { return *(const vf *)p; }
@@ -46,9 +48,11 @@ typedef struct {
   int64_t b_rs, b_cs, b_bs[3];
   float *c;
   int64_t c_rs, c_cs, c_bs[3];
+  qcc_rt_context *ctx;
+  /* Few rows and unit column strides: B streamed unpacked. */
+  int small;
   /* Work split: tasks = batches x m_tiles x n_tiles. */
   int64_t m_tile, n_tile, m_tiles, n_tiles;
-  qcc_rt_context *ctx;
 } gemm;
 
 /* Packs rows [i0, i0+mc) x cols [p0, p0+kc) of A into MR-row panels,
@@ -124,7 +128,7 @@ static void packed_tile(gemm *g, const float *a, const float *b, float *c, int64
                         int64_t i1, int64_t j0, int64_t j1, int thread) {
   int64_t nc_max = i1 - i0 <= MC ? NC_WIDE : NC;
   if (nc_max > j1 - j0)
-    nc_max = (j1 - j0 + QCC_NR - 1) / QCC_NR * QCC_NR;
+    nc_max = ceil_div(j1 - j0, QCC_NR) * QCC_NR;
   size_t need = (size_t)(KC * nc_max + MC * KC + QCC_MR * QCC_NR) * sizeof(float);
   float *bpack = qcc_rt_scratch(g->ctx, thread, need);
   if (!bpack) {
@@ -225,7 +229,6 @@ static void small_tile(gemm *g, const float *a, const float *b, float *c, int64_
 
 static void run_task(void *data, int64_t begin, int64_t end, int thread) {
   gemm *g = data;
-  int small = g->m < SMALL_M && g->b_cs == 1 && g->c_cs == 1;
   for (int64_t t = begin; t < end; ++t) {
     int64_t rest = t;
     int64_t jt = rest % g->n_tiles; rest /= g->n_tiles;
@@ -238,14 +241,12 @@ static void run_task(void *data, int64_t begin, int64_t end, int thread) {
     float *c = g->c + i0 * g->c_bs[0] + i1 * g->c_bs[1] + i2 * g->c_bs[2];
     int64_t m0 = it * g->m_tile, m1 = m0 + g->m_tile < g->m ? m0 + g->m_tile : g->m;
     int64_t n0 = jt * g->n_tile, n1 = n0 + g->n_tile < g->n ? n0 + g->n_tile : g->n;
-    if (small)
+    if (g->small)
       small_tile(g, a, b, c, n0, n1);
     else
       packed_tile(g, a, b, c, m0, m1, n0, n1, thread);
   }
 }
-
-static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 void qcc_rt_sgemm(qcc_rt_context *ctx, int64_t m, int64_t n, int64_t k, int64_t b0,
                  int64_t b1, int64_t b2, intptr_t a, int64_t a_rs, int64_t a_cs,
@@ -261,7 +262,8 @@ void qcc_rt_sgemm(qcc_rt_context *ctx, int64_t m, int64_t n, int64_t k, int64_t 
   }
   gemm g = {m, n, k, {b0, b1, b2}, (const float *)a, a_rs, a_cs, {a_b0, a_b1, a_b2},
             (const float *)b, b_rs, b_cs, {b_b0, b_b1, b_b2}, (float *)c, c_rs, c_cs,
-            {c_b0, c_b1, c_b2}, m, n, 1, 1, ctx};
+            {c_b0, c_b1, c_b2}, ctx,
+            m < SMALL_M && b_cs == 1 && c_cs == 1, m, n, 1, 1};
   /* Split rows and columns until every thread has a couple of tasks;
    * columns first (each task then packs only its share of B). */
   int threads = ctx->num_threads;
@@ -269,12 +271,12 @@ void qcc_rt_sgemm(qcc_rt_context *ctx, int64_t m, int64_t n, int64_t k, int64_t 
   /* Waking the pool costs microseconds: small products stay on one thread. */
   int64_t work = m * n * k * batches;
   int64_t want = threads > 1 && work >= ((int64_t)1 << 20) ? 2 * (int64_t)threads : 1;
-  int64_t n_align = g.m < SMALL_M ? 64 : QCC_NR;
+  int64_t n_align = g.small ? 64 : QCC_NR;
   while (batches * g.m_tiles * g.n_tiles < want) {
     if (g.n_tile >= 2 * n_align) {
       g.n_tile = ceil_div(ceil_div(g.n_tile, 2), n_align) * n_align;
       g.n_tiles = ceil_div(n, g.n_tile);
-    } else if (g.m_tile >= 2 * QCC_MR && g.m >= SMALL_M) {
+    } else if (g.m_tile >= 2 * QCC_MR && !g.small) {
       g.m_tile = ceil_div(ceil_div(g.m_tile, 2), QCC_MR) * QCC_MR;
       g.m_tiles = ceil_div(m, g.m_tile);
     } else {

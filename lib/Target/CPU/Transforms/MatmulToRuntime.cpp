@@ -2,7 +2,7 @@
 #include "qcc/Target/CPU/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
+#include "qcc/Target/CPU/RuntimeCalls.h"
 
 namespace qcc {
 #define GEN_PASS_DEF_QCCMATMULTORUNTIME
@@ -74,20 +74,6 @@ struct MatmulToRuntime : qcc::impl::QccMatmulToRuntimeBase<MatmulToRuntime> {
       rewrite(g);
   }
 
-  func::FuncOp declareKernel() {
-    ModuleOp module = getOperation();
-    if (auto f = module.lookupSymbol<func::FuncOp>(kSgemm))
-      return f;
-    MLIRContext *ctx = &getContext();
-    SmallVector<Type> args{LLVM::LLVMPointerType::get(ctx)};
-    args.append(24, IntegerType::get(ctx, 64));
-    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-    auto f = b.create<func::FuncOp>(module.getLoc(), kSgemm,
-                                    FunctionType::get(ctx, args, {}));
-    f.setPrivate();
-    return f;
-  }
-
   void rewrite(linalg::GenericOp g) {
     unsigned loops = g.getNumLoops();
     SmallVector<AffineMap> maps = g.getIndexingMapsArray();
@@ -141,28 +127,10 @@ struct MatmulToRuntime : qcc::impl::QccMatmulToRuntimeBase<MatmulToRuntime> {
     };
     auto meta = [&](const OperandDims &o) {
       auto md = builder.create<memref::ExtractStridedMetadataOp>(loc, o.memref);
-      // A buffer planned into the arena is a memref.view of it: the view's
-      // byte shift is not part of the base buffer's pointer (MLIR folds the
-      // pointer of a view to its source's), so it is added here.
-      Value viewSource, byteShift;
-      for (Value v = o.memref; Operation *def = v.getDefiningOp();) {
-        if (auto view = dyn_cast<memref::ViewOp>(def)) {
-          viewSource = view.getSource();
-          byteShift = view.getByteShift();
-          break;
-        }
-        auto like = dyn_cast<ViewLikeOpInterface>(def);
-        if (!like)
-          break;
-        v = like.getViewSource();
-      }
-      Value base = builder.create<memref::ExtractAlignedPointerAsIndexOp>(
-          loc, viewSource ? viewSource : md.getBaseBuffer());
-      if (byteShift)
-        base = builder.create<arith::AddIOp>(loc, base, byteShift);
-      Value bytes = builder.create<arith::MulIOp>(
-          loc, md.getOffset(), builder.create<arith::ConstantIndexOp>(loc, 4));
-      Meta r{toI64(builder.create<arith::AddIOp>(loc, base, bytes)), {}, {}};
+      Value offsetBytes = builder.create<arith::MulIOp>(loc, toI64(md.getOffset()), cst(4));
+      Meta r{builder.create<arith::AddIOp>(loc, qcc::alignedPointerAsI64(builder, loc, o.memref),
+                                           offsetBytes),
+             {}, {}};
       for (Value s : md.getSizes())
         r.sizes.push_back(s);
       for (Value s : md.getStrides())
@@ -175,14 +143,8 @@ struct MatmulToRuntime : qcc::impl::QccMatmulToRuntimeBase<MatmulToRuntime> {
       return pos < 0 ? cst(0) : mt.strides[pos];
     };
 
-    SmallVector<Value> args;
-    func::FuncOp parent = g->getParentOfType<func::FuncOp>();
-    if (parent && parent.getNumArguments() > 0 &&
-        parent.getArgAttr(0, qcc::kRuntimeContextAttr))
-      args.push_back(parent.getArgument(0));
-    else
-      args.push_back(builder.create<LLVM::ZeroOp>(
-          loc, LLVM::LLVMPointerType::get(&getContext())));
+    SmallVector<Value> args{
+        qcc::runtimeContext(builder, loc, g->getParentOfType<func::FuncOp>())};
     args.push_back(toI64(cm.sizes[c->posOfLoop[m]]));
     args.push_back(toI64(cm.sizes[c->posOfLoop[n]]));
     args.push_back(toI64(am.sizes[a->posOfLoop[k]]));
@@ -200,7 +162,14 @@ struct MatmulToRuntime : qcc::impl::QccMatmulToRuntimeBase<MatmulToRuntime> {
     operand(*a, am, m, k);
     operand(*b, bm, k, n);
     operand(*c, cm, m, n);
-    builder.create<func::CallOp>(loc, declareKernel(), args);
+    MLIRContext *ctx = &getContext();
+    SmallVector<Type> types{LLVM::LLVMPointerType::get(ctx)};
+    types.append(24, i64);
+    builder.create<func::CallOp>(
+        loc,
+        qcc::lookupOrDeclareRuntimeFunc(getOperation(), kSgemm,
+                                        FunctionType::get(ctx, types, {}), /*cInterface=*/false),
+        args);
     g.erase();
   }
 };

@@ -2,6 +2,8 @@
 #include "qcc/Target/CPU/Passes.h"
 
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "qcc/Target/CPU/RuntimeCalls.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/ADT/SetVector.h"
 
 namespace qcc {
@@ -68,18 +70,6 @@ struct PlanMemory : qcc::impl::QccPlanMemoryBase<PlanMemory> {
                                      dynamic ? -1 : staticBytes));
   }
 
-  func::FuncOp declare(StringRef name, FunctionType type, bool cInterface = true) {
-    ModuleOp module = getOperation();
-    if (auto f = module.lookupSymbol<func::FuncOp>(name))
-      return f;
-    OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-    auto f = b.create<func::FuncOp>(module.getLoc(), name, type);
-    f.setPrivate();
-    if (cInterface)
-      f->setAttr(LLVM::LLVMDialect::getEmitCWrapperAttrName(), b.getUnitAttr());
-    return f;
-  }
-
   void plan(func::FuncOp f) {
     Block &entry = f.front();
     DenseMap<Operation *, unsigned> position;
@@ -140,55 +130,59 @@ struct PlanMemory : qcc::impl::QccPlanMemoryBase<PlanMemory> {
     // which keeps long max/add chains out of the generated code.
     OpBuilder b(anchor);
     Location loc = f.getLoc();
+    MLIRContext *ctx = &getContext();
+    ModuleOp module = getOperation();
+    Type i64 = b.getI64Type();
     auto idx = [&](int64_t v) -> Value { return b.create<arith::ConstantIndexOp>(loc, v); };
     int64_t count = planned.size();
-    SmallVector<int64_t> fixedBytes, staticOffsets, intervals;
-    bool allStatic = true;
-    int64_t staticTotal = 0;
-    for (auto [i, buf] : llvm::enumerate(planned)) {
-      MemRefType type = buf.alloc.getType();
+    SmallVector<int64_t> fixedBytes;
+    for (Buffer &buf : planned) {
       int64_t fixed = buf.eltBytes;
-      for (int64_t d : type.getShape())
+      for (int64_t d : buf.alloc.getType().getShape())
         if (!ShapedType::isDynamic(d))
           fixed *= d;
       fixedBytes.push_back(fixed);
-      allStatic &= type.hasStaticShape();
-      intervals.push_back(buf.start);
-      intervals.push_back(buf.end);
-      int64_t offset = 0;
-      for (size_t j = 0; j < i; ++j)
-        if (planned[j].end > buf.start)
-          offset = std::max(offset, staticOffsets[j] + (fixedBytes[j] + kAlign - 1) / kAlign * kAlign);
-      staticOffsets.push_back(offset);
-      staticTotal = std::max(staticTotal, offset + (fixed + kAlign - 1) / kAlign * kAlign);
     }
+    bool allStatic = llvm::all_of(
+        planned, [](Buffer &buf) { return buf.alloc.getType().hasStaticShape(); });
     SmallVector<Value> offsets;
-    Value total;
+    Value total; // i64
     if (allStatic) {
+      SmallVector<int64_t> ends;
+      int64_t staticTotal = 0;
+      for (auto [i, buf] : llvm::enumerate(planned)) {
+        int64_t offset = 0;
+        for (size_t j = 0; j < i; ++j)
+          if (planned[j].end > buf.start)
+            offset = std::max(offset, ends[j]);
+        ends.push_back(offset + (int64_t)llvm::alignTo(fixedBytes[i], kAlign));
+        staticTotal = std::max(staticTotal, ends.back());
+        offsets.push_back(idx(offset));
+      }
       staticBytes = std::max(staticBytes, staticTotal);
-      for (int64_t o : staticOffsets)
-        offsets.push_back(idx(o));
-      total = idx(staticTotal);
+      total = b.create<arith::ConstantIntOp>(loc, staticTotal, 64);
     } else {
       dynamic = true;
-      Type i64 = b.getI64Type();
       auto table = MemRefType::get({count}, i64);
       Value sizes = b.create<memref::AllocaOp>(loc, table);
       Value placed = b.create<memref::AllocaOp>(loc, table);
       Value live = b.create<memref::AllocaOp>(loc, table);
+      SmallVector<int64_t> intervals;
       for (auto [i, buf] : llvm::enumerate(planned)) {
         Value bytes = idx(fixedBytes[i]);
         for (Value v : buf.alloc.getDynamicSizes())
           bytes = b.create<arith::MulIOp>(loc, bytes, v);
         b.create<memref::StoreOp>(loc, b.create<arith::IndexCastOp>(loc, i64, bytes), sizes,
                                   ValueRange{idx(i)});
+        intervals.push_back(buf.start);
+        intervals.push_back(buf.end);
       }
       // Live ranges as a constant table of (allocation, deallocation)
       // positions.
       std::string name = (f.getSymName() + "_arena_intervals").str();
       auto intervalType = MemRefType::get({2 * count}, i64);
       {
-        OpBuilder gb = OpBuilder::atBlockBegin(getOperation().getBody());
+        OpBuilder gb = OpBuilder::atBlockBegin(module.getBody());
         gb.create<memref::GlobalOp>(
             loc, name, gb.getStringAttr("private"), intervalType,
             DenseElementsAttr::get(RankedTensorType::get({2 * count}, i64),
@@ -196,37 +190,30 @@ struct PlanMemory : qcc::impl::QccPlanMemoryBase<PlanMemory> {
             /*constant=*/true, /*alignment=*/nullptr);
       }
       Value ranges = b.create<memref::GetGlobalOp>(loc, intervalType, name);
-      auto address = [&](Value m) -> Value {
-        return b.create<arith::IndexCastOp>(
-            loc, i64, b.create<memref::ExtractAlignedPointerAsIndexOp>(loc, m));
-      };
-      MLIRContext *ctx = &getContext();
-      func::FuncOp planFn = declare("qcc_rt_plan", FunctionType::get(ctx, {i64, i64, i64, i64, i64}, {i64}),
-                                    /*cInterface=*/false);
-      Value bytes = b.create<func::CallOp>(loc, planFn,
-                                           ValueRange{b.create<arith::ConstantIntOp>(loc, count, 64),
-                                                      address(ranges), address(sizes),
-                                                      address(placed), address(live)})
-                        .getResult(0);
-      total = b.create<arith::IndexCastOp>(loc, b.getIndexType(), bytes);
+      auto address = [&](Value m) { return qcc::alignedPointerAsI64(b, loc, m); };
+      func::FuncOp planFn = qcc::lookupOrDeclareRuntimeFunc(
+          module, "qcc_rt_plan", FunctionType::get(ctx, {i64, i64, i64, i64, i64}, {i64}),
+          /*cInterface=*/false);
+      total = b.create<func::CallOp>(loc, planFn,
+                                     ValueRange{b.create<arith::ConstantIntOp>(loc, count, 64),
+                                                address(ranges), address(sizes),
+                                                address(placed), address(live)})
+                  .getResult(0);
       for (int64_t i = 0; i < count; ++i)
         offsets.push_back(b.create<arith::IndexCastOp>(
             loc, b.getIndexType(), b.create<memref::LoadOp>(loc, placed, ValueRange{idx(i)})));
     }
 
-    MLIRContext *ctx = &getContext();
     auto ptrTy = LLVM::LLVMPointerType::get(ctx);
     auto bytesTy = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
-    Value context;
-    if (f.getNumArguments() > 0 && f.getArgAttr(0, qcc::kRuntimeContextAttr))
-      context = f.getArgument(0);
-    else
-      context = b.create<LLVM::ZeroOp>(loc, ptrTy);
-    func::FuncOp arenaFn =
-        declare("qcc_rt_arena", FunctionType::get(ctx, {ptrTy, b.getI64Type()}, {bytesTy}));
-    func::FuncOp doneFn = declare("qcc_rt_arena_done", FunctionType::get(ctx, {ptrTy, bytesTy}, {}));
-    Value totalI64 = b.create<arith::IndexCastOp>(loc, b.getI64Type(), total);
-    Value arena = b.create<func::CallOp>(loc, arenaFn, ValueRange{context, totalI64}).getResult(0);
+    Value context = qcc::runtimeContext(b, loc, f);
+    func::FuncOp arenaFn = qcc::lookupOrDeclareRuntimeFunc(
+        module, "qcc_rt_arena", FunctionType::get(ctx, {ptrTy, i64}, {bytesTy}),
+        /*cInterface=*/true);
+    func::FuncOp doneFn = qcc::lookupOrDeclareRuntimeFunc(
+        module, "qcc_rt_arena_done", FunctionType::get(ctx, {ptrTy, bytesTy}, {}),
+        /*cInterface=*/true);
+    Value arena = b.create<func::CallOp>(loc, arenaFn, ValueRange{context, total}).getResult(0);
     f.walk([&](func::ReturnOp ret) {
       OpBuilder rb(ret);
       rb.create<func::CallOp>(ret.getLoc(), doneFn, ValueRange{context, arena});
