@@ -39,9 +39,9 @@ class CompiledModel:
         name = f"model{CompiledModel._count}"
         subprocess.run([str(qcc_bin), str(onnx_path), "-o", str(workdir / name), f"--name={name}",
                         *extra_args], check=True, capture_output=True)
-        # Linked by clang rather than taking the artifact's lib<name>.so: some
-        # conversions (f64 -> f16) still call compiler-rt/libgcc helpers that
-        # lld alone does not provide.
+        # Linked by clang rather than taking the artifact's lib<name>.so:
+        # f32 <-> f16 conversions for CPUs without F16C still call
+        # compiler-rt/libgcc helpers that lld alone does not provide.
         lib = workdir / f"{name}_test.so"
         subprocess.run(["clang-19", "-shared", "-fuse-ld=lld", str(workdir / f"{name}.o"), "-o", str(lib),
                         "-lm"], check=True)

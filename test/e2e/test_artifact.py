@@ -239,3 +239,23 @@ def test_thread_count_does_not_change_results(qcc_bin, tmp_path):
         want = sess.run(None, feeds)
         for g, w in zip(got[1], want):
             np.testing.assert_allclose(g, w, rtol=1e-4, atol=1e-3)
+
+
+def test_double_to_half_cast_needs_no_compiler_rt(qcc_bin, tmp_path):
+    """The lld-linked library has no compiler-rt: a double -> float16 cast
+    must not call __truncdfhf2. It converts through float, as onnxruntime
+    does."""
+    nodes = [h.make_node("Cast", ["x"], ["y"], to=T.FLOAT16)]
+    graph = h.make_graph(nodes, "cast", [h.make_tensor_value_info("x", T.DOUBLE, [5])],
+                         [h.make_tensor_value_info("y", T.FLOAT16, [5])])
+    src = tmp_path / "cast.onnx"
+    onnx.save(h.make_model(graph, opset_imports=[h.make_opsetid("", 17)]), src)
+    out = build_artifact(qcc_bin, src, tmp_path / "art", "cast")
+    undefined = run(["nm", "-u", out / "libcast.so"]).stdout
+    assert "__truncdfhf2" not in undefined
+    x = np.array([1.0, -2.5, 65504.0, 1e-6, 0.1], np.float64)
+    np.save(tmp_path / "x.npy", x)
+    run([qcc_bin.parent / "qcc-run", out / "libcast.so", "--input", f"x={tmp_path / 'x.npy'}",
+         "--output-dir", tmp_path / "outs"])
+    want = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
+    assert np.array_equal(np.load(tmp_path / "outs" / "y.npy"), want)
