@@ -6,6 +6,10 @@ Each case is one ONNX model run by onnxruntime (CPU provider, the given
 thread count) and by the qcc artifact compiled from the same file (through
 its C API in this process), on the same inputs. Times are medians of
 repeated runs after warm-up. Prints a table and writes it to --out.
+
+The two runtimes are timed in separate phases, each with only its own
+thread pool alive: idle workers of one spinning while the other runs would
+take cores from it on a small machine.
 """
 import argparse
 import ctypes
@@ -41,6 +45,12 @@ class Artifact:
         assert f("set_num_threads")(self.inst, threads) == 0
         self.run_fn = f("run")
         self.n_in = f("num_inputs")()
+        self.destroy_fn = f("destroy")
+
+    def close(self):
+        """Stops the instance's worker threads."""
+        self.destroy_fn(self.inst)
+        self.inst = None
 
     def run(self, arrays):
         ptrs = (ctypes.c_void_p * self.n_in)(*[a.ctypes.data for a in arrays])
@@ -88,30 +98,41 @@ def main():
     opts.intra_op_num_threads = args.threads
     work = pathlib.Path(tempfile.mkdtemp(prefix="qcc-bench-"))
     rows = []
-    shapes = [(1024, 1024)] if args.quick else [(4096, 4096)]
+
+    def measure(label, path, name, inputs, per=1):
+        """Median time of qcc, then of onnxruntime, on the same inputs."""
+        order = [i.name for i in onnx.load(str(path), load_external_data=False).graph.input]
+        art = Artifact(args.qcc, path, work, name, args.threads)
+        arrays = [[np.ascontiguousarray(f[n]) for n in order] for f in inputs]
+        t_qcc = [timeit(lambda: art.run(a)) / per for a in arrays]
+        art.close()
+        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+        t_ort = [timeit(lambda: sess.run(None, f)) / per for f in inputs]
+        del sess
+        for lab, tq, to in zip(label, t_qcc, t_ort):
+            rows.append((lab, tq, to))
+
+    # Alternating K x N and N x K layers: both shapes of a transformer's MLP
+    # (4096 x 14336 and 14336 x 4096) are timed, per layer.
+    shapes = [(1024, 1024)] if args.quick else [(4096, 4096), (4096, 14336)]
     for k, n in shapes:
         path = work / f"mm_{k}_{n}.onnx"
         layers = 2
         matmul_model(path, k, n, layers)
-        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        art = Artifact(args.qcc, path, work, f"mm{k}x{n}", args.threads)
-        for m in (1, 128):
-            x = np.random.default_rng(1).standard_normal((m, k)).astype(np.float32)
-            t_ort = timeit(lambda: sess.run(None, {"x": x})) / layers
-            t_qcc = timeit(lambda: art.run([x])) / layers
-            rows.append((f"matmul {m}x{k}x{n} (per layer)", t_qcc, t_ort))
+        ms = (1, 128)
+        xs = [{"x": np.random.default_rng(1).standard_normal((m, k)).astype(np.float32)} for m in ms]
+        dims = f"{k}x{n}" if k == n else f"{k}x{n} + {n}x{k}"
+        measure([f"matmul M={m}, {dims} (per layer)" for m in ms], path, f"mm{k}x{n}", xs, layers)
+        path.unlink()
     # Whole decoder, float: prefill 32 tokens, then one decode step.
     cfg = llama.SIZES["medium"]
     path = work / "llama.onnx"
     llama.build(str(path), cfg)
-    sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-    art = Artifact(args.qcc, path, work, "llama", args.threads)
-    order = [i.name for i in onnx.load(str(path), load_external_data=False).graph.input]
-    for label, s, p in (("decoder prefill 32 tok", 32, 0), ("decoder decode 1 tok", 1, 32)):
+    feeds = []
+    for s, p in ((32, 0), (1, 32)):
         past = [(np.zeros((1, cfg.kv_heads, p, cfg.head_dim), np.float32),) * 2 for _ in range(cfg.layers)]
-        feeds = llama.feeds(cfg, np.ones((1, s), np.int64), past)
-        arrays = [np.ascontiguousarray(feeds[n]) for n in order]
-        rows.append((label, timeit(lambda: art.run(arrays)), timeit(lambda: sess.run(None, feeds))))
+        feeds.append(llama.feeds(cfg, np.ones((1, s), np.int64), past))
+    measure(["decoder prefill 32 tok", "decoder decode 1 tok"], path, "llama", feeds)
 
     lines = [f"qcc vs onnxruntime {ort.__version__}, fp32, {args.threads} threads each", "",
              "| case | qcc ms | onnxruntime ms | onnxruntime/qcc speed ratio |", "|---|---|---|---|"]

@@ -51,6 +51,13 @@ void qcc_rt_sgemm(qcc_rt_context *ctx, int64_t m, int64_t n, int64_t k, int64_t 
                   int64_t a_b0, int64_t a_b1, int64_t a_b2, intptr_t b, int64_t b_rs,
                   int64_t b_cs, int64_t b_b0, int64_t b_b1, int64_t b_b2, intptr_t c,
                   int64_t c_rs, int64_t c_cs, int64_t c_b0, int64_t c_b1, int64_t c_b2);
+/* The same with B pre-packed by the compiler: ceil(n / panel_width) panels
+ * of k x panel_width floats, k-major, shared by every batch entry. */
+void qcc_rt_sgemm_packed(qcc_rt_context *ctx, int64_t m, int64_t n, int64_t k,
+                         int64_t b0, int64_t b1, int64_t b2, intptr_t a, int64_t a_rs,
+                         int64_t a_cs, int64_t a_b0, int64_t a_b1, int64_t a_b2,
+                         intptr_t b, int64_t panel_width, intptr_t c, int64_t c_rs,
+                         int64_t c_cs, int64_t c_b0, int64_t c_b1, int64_t c_b2);
 
 void qcc_rt_context_init(qcc_rt_context *ctx);
 void qcc_rt_context_release(qcc_rt_context *ctx);

@@ -103,11 +103,11 @@ int main(int argc, char **argv) {
     targetOptions.cpu = cpu;
     return qcc::resolveCPUTarget(targetOptions, (*module)->getLoc());
   };
-  auto lowerForCPU = [&]() -> mlir::LogicalResult {
+  auto lowerForCPU = [&](const qcc::ResolvedTarget &resolved) -> mlir::LogicalResult {
     mlir::PassManager pm(&context);
     if (failed(mlir::applyPassManagerCLOptions(pm)))
       return mlir::failure();
-    qcc::buildCPULoweringPipeline(pm);
+    qcc::buildCPULoweringPipeline(pm, resolved);
     return pm.run(**module);
   };
 
@@ -129,7 +129,7 @@ int main(int argc, char **argv) {
     std::string entry = modelName + "_forward";
     func.setSymName(entry);
     auto signature = qcc::getModelSignature(**module, entry);
-    if (failed(signature) || failed(lowerForCPU()))
+    if (failed(signature) || failed(lowerForCPU(*resolved)))
       return 1;
     qcc::ArtifactOptions artifact;
     artifact.name = modelName;
@@ -149,7 +149,7 @@ int main(int argc, char **argv) {
   if (emit == EmitKind::LLVMDialect || emit == EmitKind::LLVM ||
       emit == EmitKind::Obj) {
     auto resolved = resolveTarget();
-    if (failed(resolved) || failed(lowerForCPU()))
+    if (failed(resolved) || failed(lowerForCPU(*resolved)))
       return 1;
     if (emit == EmitKind::LLVMDialect) {
       (*module)->print(out->os());

@@ -5,6 +5,7 @@
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
 #include "qcc/Dialect/Qcc/IR/QccOps.h"
+#include "qcc/Target/CPU/Runtime.h"
 #include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
@@ -82,7 +83,7 @@ void qcc::registerCPUTargetDialects(DialectRegistry &registry) {
   registerLLVMDialectTranslation(registry);
 }
 
-void qcc::buildCPULoweringPipeline(OpPassManager &pm) {
+void qcc::buildCPULoweringPipeline(OpPassManager &pm, const ResolvedTarget &target) {
   pm.addPass(std::make_unique<CheckCodegenSupport>());
   pm.addPass(createQccAddRuntimeContext());
   // Graph cleanup.
@@ -117,7 +118,9 @@ void qcc::buildCPULoweringPipeline(OpPassManager &pm) {
   pm.addPass(createQccPlanMemory());
   pm.addPass(createCanonicalizerPass());
   // Matmuls go to the runtime's blocked, threaded kernel.
-  pm.addPass(createQccMatmulToRuntime());
+  QccMatmulToRuntimeOptions matmul;
+  matmul.panelWidth = sgemmPanelWidth(target);
+  pm.addPass(createQccMatmulToRuntime(matmul));
   pm.addPass(createCanonicalizerPass());
   // Loops and scalar code.
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());

@@ -6,6 +6,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/Linker/Linker.h"
 #include "llvm/MC/MCSubtargetInfo.h"
+#include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Triple.h"
@@ -67,24 +68,48 @@ LogicalResult qcc::linkModelApi(llvm::Module &m, Location loc) {
   return emitError(loc) << "no C API runtime for " << m.getTargetTriple(), failure();
 }
 
+namespace {
+/// One compiled variant of the float matmul kernel. The flags each is built
+/// with are in runtime/CMakeLists.txt; panelWidth is its QCC_NR there.
+struct SgemmVariant {
+  Blob code;
+  int64_t panelWidth;
+};
+} // namespace
+
+static SgemmVariant sgemmVariant(const llvm::Triple &triple,
+                                 const llvm::MCSubtargetInfo &sti) {
+  if (triple.getArch() == llvm::Triple::aarch64)
+    return {blob("sgemm_neon", kRuntime_sgemm_neon), 12};
+  if (sti.checkFeatures("+avx512f"))
+    return {blob("sgemm_avx512", kRuntime_sgemm_avx512), 32};
+  if (sti.checkFeatures("+avx2,+fma"))
+    return {blob("sgemm_avx2", kRuntime_sgemm_avx2), 16};
+  return {blob("sgemm_sse", kRuntime_sgemm_sse), 8};
+}
+
+int64_t qcc::sgemmPanelWidth(const ResolvedTarget &t) {
+  std::string error;
+  const llvm::Target *target = llvm::TargetRegistry::lookupTarget(t.triple, error);
+  if (!target)
+    return 0;
+  std::unique_ptr<llvm::MCSubtargetInfo> sti(
+      target->createMCSubtargetInfo(t.triple, t.cpu, t.features));
+  if (!sti)
+    return 0;
+  return sgemmVariant(llvm::Triple(t.triple), *sti).panelWidth;
+}
+
 LogicalResult qcc::linkKernels(llvm::Module &m, const llvm::TargetMachine &tm,
                                Location loc) {
   Blob context, sgemm;
-  if (isX86_64(m)) {
-    const llvm::MCSubtargetInfo *sti = tm.getMCSubtargetInfo();
+  if (isX86_64(m))
     context = blob("context_x86_64", kRuntime_context_x86_64);
-    if (sti->checkFeatures("+avx512f"))
-      sgemm = blob("sgemm_avx512", kRuntime_sgemm_avx512);
-    else if (sti->checkFeatures("+avx2,+fma"))
-      sgemm = blob("sgemm_avx2", kRuntime_sgemm_avx2);
-    else
-      sgemm = blob("sgemm_sse", kRuntime_sgemm_sse);
-  } else if (isArm64(m)) {
+  else if (isArm64(m))
     context = blob("context_aarch64", kRuntime_context_aarch64);
-    sgemm = blob("sgemm_neon", kRuntime_sgemm_neon);
-  } else {
+  else
     return emitError(loc) << "no kernel runtime for " << m.getTargetTriple(), failure();
-  }
+  sgemm = sgemmVariant(llvm::Triple(m.getTargetTriple()), *tm.getMCSubtargetInfo()).code;
   // The kernels call the thread pool: link them first so their references
   // pull in what they need.
   if (failed(link(m, sgemm, true, loc)) || failed(link(m, context, true, loc)))

@@ -12,22 +12,28 @@ from onnxtest import *
 # DIALECT-NOT: = qcc.
 # DIALECT-NOT: linalg.
 # DIALECT-NOT: math.
+# The constant weight is stored packed for the host's kernel, in its place.
+# DIALECT-NOT: llvm.mlir.global private constant @__constant_8x4xf32(
+# DIALECT: llvm.mlir.global private constant @__constant_8x4xf32_panels{{[0-9]+}}(
+# DIALECT-SAME: alignment = 64
 # DIALECT: llvm.func @main(
 # The matmul runs in the runtime's kernel, given the run-time context.
-# DIALECT: llvm.call @qcc_rt_sgemm(%arg0,
+# DIALECT: llvm.call @qcc_rt_sgemm_packed(%arg0,
 # The C wrapper takes the result descriptor, the context, the input descriptor.
 # DIALECT: llvm.func @_mlir_ciface_main(%arg0: !llvm.ptr, %arg1: !llvm.ptr, %arg2: !llvm.ptr)
 
 # X86: target triple = "x86_64-unknown-linux-gnu"
 # X86: define {{.*}}@_mlir_ciface_main(
 # The kernel is linked in and compiled for the target CPU.
-# X86: define {{.*}}@qcc_rt_sgemm(
+# X86: define {{.*}}@qcc_rt_sgemm_packed(
 # X86: "target-cpu"="skylake-avx512"
 # Transcendentals are expanded into arithmetic: no libm calls.
 # X86-NOT: call {{.*}}@erff
 # X86-NOT: call {{.*}}@expf
 
 # ARM: target triple = "aarch64-unknown-linux-gnu"
+# Panels of 12 columns, the NEON kernel's width.
+# ARM: @__constant_8x4xf32_panels12 = {{.*}} align 64
 # ARM: "target-cpu"="neoverse-n1"
 
 # ELF: Machine: AArch64

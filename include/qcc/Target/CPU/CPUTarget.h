@@ -33,8 +33,9 @@ mlir::FailureOr<ResolvedTarget> resolveCPUTarget(const CPUTargetOptions &options
 
 /// qcc dialect (float graph) -> LLVM dialect, on tensors through one-shot
 /// bufferization. Every public function gets a C-compatible wrapper
-/// (_mlir_ciface_<name>) taking memref descriptors.
-void buildCPULoweringPipeline(mlir::OpPassManager &pm);
+/// (_mlir_ciface_<name>) taking memref descriptors. Kernel layouts (packed
+/// weights) follow `target`.
+void buildCPULoweringPipeline(mlir::OpPassManager &pm, const ResolvedTarget &target);
 
 /// Registers what the pipeline and the LLVM IR translation need.
 void registerCPUTargetDialects(mlir::DialectRegistry &registry);

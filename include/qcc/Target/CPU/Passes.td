@@ -47,7 +47,21 @@ def QccMatmulToRuntime : Pass<"qcc-matmul-to-runtime", "mlir::ModuleOp"> {
     Every output element is summed in increasing k starting from its
     initial value, as the loops would, so results do not depend on the
     kernel's blocking or thread count.
+
+    With `panel-width=P` (set by the pipeline to the width of the kernel
+    variant linked for the target), a B operand that is a whole constant
+    global, not indexed by batch loops, is packed at compile time into the
+    kernel's layout: ceil(N / P) panels of K x P floats, k-major, columns
+    past N zero, in a new 64-byte aligned constant global
+    (`<name>_panels<P>`, `_t` appended when the source was stored N x K).
+    Those contractions call `qcc_rt_sgemm_packed` instead, so the weights
+    are never repacked at run time; a global left without readers is
+    removed.
   }];
+  let options = [
+    Option<"panelWidth", "panel-width", "int64_t", /*default=*/"0",
+           "Pack constant B operands in panels of this many columns (0: never)">
+  ];
   let dependentDialects = [
     "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect",
     "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect"

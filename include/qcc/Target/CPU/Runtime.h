@@ -4,6 +4,7 @@
 
 #include "mlir/IR/Location.h"
 #include "mlir/Support/LogicalResult.h"
+#include "qcc/Target/CPU/CPUTarget.h"
 
 namespace llvm {
 class Module;
@@ -20,6 +21,11 @@ mlir::LogicalResult linkModelApi(llvm::Module &m, mlir::Location loc);
 /// CPU attributes are dropped so it is compiled for the target's CPU.
 mlir::LogicalResult linkKernels(llvm::Module &m, const llvm::TargetMachine &tm,
                                 mlir::Location loc);
+
+/// The panel width (columns per packed panel) of the float matmul kernel
+/// linkKernels picks for `target`: the layout the compiler packs constant
+/// weights in. 0 if the target cannot be queried.
+int64_t sgemmPanelWidth(const ResolvedTarget &target);
 
 } // namespace qcc
 
