@@ -6,6 +6,7 @@
 // elementwise generics, and data movement tensor ops.
 //
 //===----------------------------------------------------------------------===//
+#include "LinalgBuilders.h"
 #include "qcc/Conversion/Passes.h"
 #include "qcc/Dialect/Qcc/IR/QccOps.h"
 
@@ -24,7 +25,7 @@ namespace qcc {
 using namespace mlir;
 using namespace qcc;
 
-namespace {
+namespace qcc::lowering {
 
 RankedTensorType ttype(Value v) { return cast<RankedTensorType>(v.getType()); }
 
@@ -86,7 +87,6 @@ AffineMap broadcastMap(MLIRContext *ctx, RankedTensorType operand,
   return AffineMap::get(rank, 0, exprs, ctx);
 }
 
-using BodyFn = function_ref<Value(OpBuilder &, Location, ValueRange)>;
 
 /// A parallel linalg.generic over the result shape.
 Value elementwise(OpBuilder &b, Location loc, RankedTensorType resultType,
@@ -108,21 +108,24 @@ Value elementwise(OpBuilder &b, Location loc, RankedTensorType resultType,
   return generic.getResult(0);
 }
 
-/// out = sum over the reduction loops of lhs * rhs, into a zero-filled
-/// tensor of `type` (float contractions: matmul, attention).
 Value contract(OpBuilder &b, Location loc, RankedTensorType type,
                ValueRange dynDims, Value lhs, Value rhs,
                ArrayRef<AffineMap> maps, ArrayRef<utils::IteratorType> iters) {
   Type t = type.getElementType();
-  Value zero = b.create<arith::ConstantOp>(loc, t, b.getFloatAttr(t, 0.0));
+  bool isF = isa<FloatType>(t);
+  Value zero = b.create<arith::ConstantOp>(
+      loc, t, isF ? (TypedAttr)b.getFloatAttr(t, 0.0) : b.getIntegerAttr(t, 0));
   Value init = b.create<linalg::FillOp>(loc, zero, emptyTensor(b, loc, type, dynDims))
                    .getResult(0);
   return b
       .create<linalg::GenericOp>(
           loc, type, ValueRange{lhs, rhs}, init, maps, iters,
-          [](OpBuilder &nb, Location l, ValueRange a) {
-            Value p = nb.create<arith::MulFOp>(l, a[0], a[1]);
-            nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::AddFOp>(l, a[2], p)});
+          [isF](OpBuilder &nb, Location l, ValueRange a) {
+            Value sum = isF ? (Value)nb.create<arith::AddFOp>(
+                                  l, a[2], nb.create<arith::MulFOp>(l, a[0], a[1]))
+                            : nb.create<arith::AddIOp>(
+                                  l, a[2], nb.create<arith::MulIOp>(l, a[0], a[1]));
+            nb.create<linalg::YieldOp>(l, sum);
           })
       .getResult(0);
 }
@@ -134,6 +137,12 @@ Value contract(OpBuilder &b, Location loc, RankedTensorType type,
 Value floatConst(OpBuilder &b, Location loc, Type t, double v) {
   return b.create<arith::ConstantOp>(loc, t, b.getFloatAttr(t, v));
 }
+
+} // namespace qcc::lowering
+
+using namespace qcc::lowering;
+
+namespace {
 
 Value sigmoid(OpBuilder &b, Location loc, Value x) {
   Type t = x.getType();
@@ -1159,15 +1168,16 @@ struct QccConvertToLinalgPass
                            arith::ArithDialect, math::MathDialect,
                            scf::SCFDialect, func::FuncDialect>();
     target.addIllegalDialect<QccDialect>();
-    // Quantization ops lower with the quantization passes.
-    target.addLegalOp<QuantizeOp, DequantizeOp, RequantizeOp, DynamicQuantizeOp,
-                      ObserveOp, QMatMulOp, QLinearOp, PackedConstantOp>();
+    // Calibration probes are instrumentation, and packed weights belong to
+    // the kernels that read them: neither lowers here.
+    target.addLegalOp<ObserveOp, PackedConstantOp>();
     RewritePatternSet patterns(ctx);
     patterns.add<LowerElementwise, LowerReduce, LowerSoftmax, LowerLayerNorm,
                  LowerRMSNorm, LowerMatMul, LowerReshape, LowerTranspose,
                  LowerExpand, LowerFill, LowerSlice, LowerConcat, LowerGather,
                  LowerRange, LowerDim, LowerShape, LowerAttention, LowerRotary,
                  LowerTrilu, LowerCumSum>(ctx);
+    populateQuantToLinalgPatterns(patterns);
     if (failed(applyPartialConversion(getOperation(), target, std::move(patterns))))
       signalPassFailure();
   }

@@ -241,8 +241,9 @@ LogicalResult convertQLinearMatMul(Imp &imp) {
         imp, xv, x->dtype, s, z, isRhs ? rank - 1 : rank - 2, 0);
     if (failed(q))
       return failure();
-    auto type = RankedTensorType::get(tensorType(xv).getShape(),
-                                      tensorType(q->scale).getElementType());
+    // The product is formed in f32 whatever the scales' type: an f16
+    // matmul would lose the integer products' precision.
+    auto type = RankedTensorType::get(tensorType(xv).getShape(), imp.b.getF32Type());
     return imp.b.create<DequantizeOp>(imp.loc, type, xv, q->scale, q->zeroPoint,
                                       q->params).getResult();
   };

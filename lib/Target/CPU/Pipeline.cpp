@@ -59,9 +59,7 @@ struct CheckCodegenSupport
   StringRef getArgument() const final { return "qcc-check-codegen-support"; }
   void runOnOperation() override {
     getOperation().walk([&](Operation *op) {
-      if (isa<qcc::QuantizeOp, qcc::DequantizeOp, qcc::RequantizeOp,
-              qcc::DynamicQuantizeOp, qcc::ObserveOp, qcc::QMatMulOp,
-              qcc::QLinearOp, qcc::PackedConstantOp>(op)) {
+      if (isa<qcc::ObserveOp, qcc::PackedConstantOp>(op)) {
         op->emitError() << "code generation for '" << op->getName()
                         << "' is not supported yet by the CPU target";
         signalPassFailure();

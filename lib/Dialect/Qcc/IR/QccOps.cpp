@@ -176,6 +176,10 @@ bool qcc::shapesCompatible(ArrayRef<int64_t> a, ArrayRef<int64_t> b) {
 }
 
 LogicalResult MatMulOp::verify() {
+  Type elt = getType().getElementType();
+  if (getLhs().getType().getElementType() != elt ||
+      getRhs().getType().getElementType() != elt)
+    return emitOpError("operands and result must have one element type");
   ArrayRef<int64_t> a = getLhs().getType().getShape();
   ArrayRef<int64_t> b = getRhs().getType().getShape();
   FailureOr<SmallVector<int64_t>> expected = matmulShape(a, b);

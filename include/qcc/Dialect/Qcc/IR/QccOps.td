@@ -11,6 +11,7 @@ include "mlir/Interfaces/ViewLikeInterface.td"
 def Qcc_Tensor : RankedTensorOf<[AnyType]>;
 def Qcc_FloatTensor : RankedTensorOf<[AnyFloat]>;
 def Qcc_IntTensor : RankedTensorOf<[AnySignlessInteger]>;
+def Qcc_NumericTensor : RankedTensorOf<[AnyFloat, AnySignlessInteger]>;
 
 //===----------------------------------------------------------------------===//
 // Elementwise ops (numpy broadcasting)
@@ -128,9 +129,11 @@ def Qcc_MatMulOp : Qcc_Op<"matmul", [Pure]> {
   let description = [{
     `result[..., m, n] = sum_k lhs[..., m, k] * rhs[..., k, n]`, with rank-1
     operands promoted as numpy does and leading batch dimensions broadcast.
+    Float, or integer with wrap-around arithmetic in the element type (the
+    integer parts of quantized matmuls accumulate in i32 this way).
   }];
-  let arguments = (ins Qcc_FloatTensor:$lhs, Qcc_FloatTensor:$rhs);
-  let results = (outs Qcc_FloatTensor:$result);
+  let arguments = (ins Qcc_NumericTensor:$lhs, Qcc_NumericTensor:$rhs);
+  let results = (outs Qcc_NumericTensor:$result);
   let assemblyFormat = [{
     $lhs `,` $rhs attr-dict `:` `(` type($lhs) `,` type($rhs) `)` `->` type($result)
   }];

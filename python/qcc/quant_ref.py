@@ -1,0 +1,80 @@
+"""numpy reference of qcc's quantized arithmetic (docs/Quantization.md).
+
+These functions define what compiled quantized code computes: the integer
+parts exactly, the float epilogues step by step in float32 in the same
+order. Tests compare compiled artifacts with them.
+"""
+import numpy as np
+
+
+def qrange(bits, signed):
+    """Smallest and largest integer of a scheme."""
+    return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+
+
+def expand_groups(p, k, axis=0, group=None):
+    """Scale / zero point [ceil(K/g), N] (per group along axis 0), [N] (per
+    column) or a scalar, repeated to the weight's [K, N]."""
+    p = np.asarray(p)
+    if group is None:
+        return p
+    return np.repeat(p, group, axis=axis)[:k]
+
+
+def quantize(x, scale, zero_point=0, bits=8, signed=True):
+    """clamp(round_half_even(x / scale) + zero_point, qmin, qmax)."""
+    lo, hi = qrange(bits, signed)
+    q = np.rint(np.float32(x) / np.float32(scale)).astype(np.float32) + np.float32(zero_point)
+    return np.clip(q, lo, hi).astype(np.int32)
+
+
+def dequantize(q, scale, zero_point=0):
+    """float32(q - zero_point) * scale."""
+    return (np.asarray(q, np.int32) - np.asarray(zero_point, np.int32)).astype(np.float32) * \
+        np.asarray(scale, np.float32)
+
+
+def quantize_rows(x, bits=8):
+    """Dynamic symmetric per-row (per-token) quantization of activations:
+    scale = max|row| / qmax (1 for an all-zero row)."""
+    lo, hi = qrange(bits, True)
+    x = np.asarray(x, np.float32)
+    amax = np.max(np.abs(x), axis=-1)
+    scale = np.where(amax == 0, np.float32(1), amax / np.float32(hi)).astype(np.float32)
+    q = np.clip(np.rint(x / scale[..., None]), lo, hi).astype(np.int32)
+    return q, scale
+
+
+def qlinear(x, wq, w_scale, w_zero_point=None, group=None, act_bits=None, bias=None):
+    """A linear layer with a quantized [K, N] weight.
+
+    wq: integers [K, N]; w_scale: [ceil(K/group), N] per group along K, or
+    [N] per column. Without act_bits the activations stay float:
+    x @ dequantize(w) (+ bias). With act_bits, each row of x is quantized
+    (quantize_rows), the integer dot products of each group accumulate
+    exactly, and out = s_row * sum_g float32(acc_g) * s_w[g] (+ bias), the
+    groups summed in increasing order in float32.
+    """
+    x = np.asarray(x, np.float32)
+    k, n = wq.shape
+    zp = 0 if w_zero_point is None else expand_groups(w_zero_point, k, 0, group)
+    if act_bits is None:
+        w = dequantize(wq, expand_groups(w_scale, k, 0, group), zp)
+        y = x @ w
+        return y if bias is None else (y + np.float32(bias)).astype(np.float32)
+    qa, sa = quantize_rows(x, act_bits)
+    wc = np.asarray(wq, np.int64) - np.asarray(zp, np.int64)
+    gs = group or k
+    groups = -(-k // gs)
+    pad = groups * gs - k
+    qa = np.concatenate([qa, np.zeros(qa.shape[:-1] + (pad,), np.int32)], -1) if pad else qa
+    wc = np.concatenate([wc, np.zeros((pad, n), np.int64)]) if pad else wc
+    acc = np.einsum("...gk,gkn->...gn", qa.reshape(qa.shape[:-1] + (groups, gs)).astype(np.int64),
+                    wc.reshape(groups, gs, n))
+    assert np.all(np.abs(acc) < 2**31), "accumulator overflows int32"
+    sw = np.asarray(w_scale, np.float32).reshape(-1, n)
+    t = np.zeros(x.shape[:-1] + (n,), np.float32)
+    for g in range(groups):
+        t = (t + acc[..., g, :].astype(np.float32) * sw[g if group else 0]).astype(np.float32)
+    y = (sa[..., None] * t).astype(np.float32)
+    return y if bias is None else (y + np.float32(bias)).astype(np.float32)
