@@ -78,3 +78,58 @@ def qlinear(x, wq, w_scale, w_zero_point=None, group=None, act_bits=None, bias=N
         t = (t + acc[..., g, :].astype(np.float32) * sw[g if group else 0]).astype(np.float32)
     y = (sa[..., None] * t).astype(np.float32)
     return y if bias is None else (y + np.float32(bias)).astype(np.float32)
+
+
+def quantize_weight(w, bits, group=None, asym=False, algo="rtn"):
+    """Compile-time weight quantization of a [K, N] float weight, as
+    qcc-quantize-weights does it: per scale block (a column, or a group of
+    `group` rows of it), symmetric signed (scale = max|w| / qmax) or, with
+    asym, unsigned over [min(w, 0), max(w, 0)] with a zero point. algo="mse"
+    also tries the ranges shrunk to 0.98, 0.96, ..., 0.52 and keeps the one
+    with the least squared reconstruction error (the first on ties).
+    Returns (q [K, N], scale [G, N] or [N], zero point like scale or None)."""
+    w = np.asarray(w, np.float32)
+    k, n = w.shape
+    gs = group or k
+    groups = -(-k // gs)
+    q = np.zeros((k, n), np.int32)
+    scale = np.zeros((groups, n), np.float32)
+    zp = np.zeros((groups, n), np.int32)
+    steps = 25 if algo == "mse" else 1
+    ratios = [np.float32(1) - np.float32(0.02) * np.float32(i) for i in range(steps)]
+    for g in range(groups):
+        wb = w[g * gs:(g + 1) * gs]
+        lo0 = np.minimum(np.float32(0), wb.min(0))
+        hi0 = np.maximum(np.float32(0), wb.max(0))
+        best = np.full(n, np.inf)
+        for r in ratios:
+            if asym:
+                qmin, qmax = np.float32(0), np.float32((1 << bits) - 1)
+                lo, hi = lo0 * r, hi0 * r
+                s = ((hi - lo) / qmax).astype(np.float32)
+                s[s == 0] = 1
+                z = np.clip(np.rint(-lo / s), qmin, qmax).astype(np.int32)
+            else:
+                qmax = np.float32((1 << (bits - 1)) - 1)
+                qmin = -qmax - 1
+                s = (np.maximum(-lo0, hi0) * r / qmax).astype(np.float32)
+                s[s == 0] = 1
+                z = np.zeros(n, np.int32)
+            qb = np.clip(np.rint(wb / s) + z.astype(np.float32), qmin, qmax).astype(np.int32)
+            rec = ((qb - z).astype(np.float32) * s).astype(np.float32)
+            err = ((wb.astype(np.float64) - rec.astype(np.float64)) ** 2).sum(0)
+            better = err < best
+            best[better] = err[better]
+            q[g * gs:(g + 1) * gs, better] = qb[:, better]
+            scale[g, better] = s[better]
+            zp[g, better] = z[better]
+    if group is None:
+        scale, zp = scale[0], zp[0]
+    return q, scale, (zp if asym else None)
+
+
+def sqnr_db(ref, approx):
+    """Signal to quantization noise ratio in dB."""
+    ref = np.asarray(ref, np.float64)
+    noise = np.sum((ref - np.asarray(approx, np.float64)) ** 2)
+    return np.inf if noise == 0 else 10 * np.log10(np.sum(ref ** 2) / noise)

@@ -1,6 +1,7 @@
 //===- qcc.cpp - the qcc compiler driver ----------------------------------===//
 //
 //   qcc model.onnx --emit=mlir [-o out.mlir] [--dim batch=1]
+//   qcc model.onnx --w4a8 [--group=32] [--algo=mse] -o out/model
 //
 //===----------------------------------------------------------------------===//
 #include "mlir/IR/AsmState.h"
@@ -9,12 +10,14 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 #include "qcc/Dialect/Qcc/Transforms/Passes.h"
+#include "qcc/Dialect/Qcc/Transforms/QuantReport.h"
 #include "qcc/Import/ONNXImporter.h"
 #include "qcc/InitAll.h"
 #include "qcc/Target/CPU/Artifact.h"
 #include "qcc/Target/CPU/CPUTarget.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
 #include "mlir/Support/FileUtilities.h"
@@ -56,6 +59,28 @@ cl::opt<std::string> modelName("name",
 cl::list<std::string> dims("dim",
                            cl::desc("Fix a symbolic dim: --dim name=value"),
                            cl::value_desc("name=value"));
+enum class Scheme { Float, W8A8, W4A8, W4A16, W8A16 };
+cl::opt<Scheme> scheme(
+    cl::desc("Quantization scheme (default: float):"), cl::init(Scheme::Float),
+    cl::values(clEnumValN(Scheme::W8A8, "w8a8",
+                          "int8 weights per output channel, int8 activations"),
+               clEnumValN(Scheme::W4A8, "w4a8", "int4 weights per group, int8 activations"),
+               clEnumValN(Scheme::W4A16, "w4a16", "int4 weights per group, float activations"),
+               clEnumValN(Scheme::W8A16, "w8a16",
+                          "int8 weights per output channel, float activations")));
+cl::opt<std::string> groupOpt(
+    "group",
+    cl::desc("Weight scale block along K: a size (32, 64, 128, ...) or per-channel "
+             "(default: 32 for 4-bit weights, per-channel for 8-bit)"),
+    cl::value_desc("size|per-channel"), cl::init(""));
+cl::opt<bool> asymOpt("asym", cl::desc("Unsigned weights with zero points"), cl::init(false));
+cl::opt<std::string> algoOpt("algo", cl::desc("Weight rounding: rtn, mse (default rtn)"),
+                             cl::init("rtn"));
+cl::opt<std::string> actOpt("act", cl::desc("Activation quantization: dynamic (per token)"),
+                            cl::init("dynamic"));
+cl::opt<std::string> reportFile("report",
+                                cl::desc("Write the per-layer quantization report as JSON"),
+                                cl::value_desc("report.json"), cl::init(""));
 cl::opt<bool> printWeights("print-weights",
                            cl::desc("Print every weight value (large)"),
                            cl::init(false));
@@ -97,6 +122,91 @@ int main(int argc, char **argv) {
   if (emit == EmitKind::Auto)
     emit = outputFile == "-" ? EmitKind::Mlir : EmitKind::Artifact;
 
+  // Quantization, ahead of every emission but the raw import.
+  llvm::json::Value quantSummary = nullptr;
+  bool quantOptionGiven = !groupOpt.empty() || asymOpt || algoOpt != "rtn" ||
+                          actOpt != "dynamic" || !reportFile.empty();
+  if (scheme == Scheme::Float && quantOptionGiven) {
+    errs() << "qcc: error: --group, --asym, --algo, --act and --report need a "
+              "quantization scheme (--w8a8, --w4a8, --w4a16 or --w8a16)\n";
+    return 1;
+  }
+  if (scheme != Scheme::Float && emit != EmitKind::Imported) {
+    bool fourBit = scheme == Scheme::W4A8 || scheme == Scheme::W4A16;
+    bool actInt8 = scheme == Scheme::W8A8 || scheme == Scheme::W4A8;
+    int64_t group = fourBit ? 32 : 0;
+    if (groupOpt == "per-channel") {
+      group = 0;
+    } else if (!groupOpt.empty() &&
+               (StringRef(groupOpt).getAsInteger(10, group) || group < 2 ||
+                (group & (group - 1)))) {
+      errs() << "qcc: error: --group expects a power of two >= 2 or per-channel, got '"
+             << groupOpt << "'\n";
+      return 1;
+    }
+    if (algoOpt == "gptq") {
+      errs() << "qcc: error: --algo=gptq needs calibration data (--calib), which this "
+                "version of qcc does not read yet; use rtn or mse\n";
+      return 1;
+    }
+    if (algoOpt != "rtn" && algoOpt != "mse") {
+      errs() << "qcc: error: unknown --algo '" << algoOpt << "' (rtn, mse)\n";
+      return 1;
+    }
+    if (actOpt == "static") {
+      errs() << "qcc: error: --act=static needs calibration data (--calib), which this "
+                "version of qcc does not read yet; use --act=dynamic\n";
+      return 1;
+    }
+    if (actOpt != "dynamic") {
+      errs() << "qcc: error: unknown --act '" << actOpt << "' (dynamic, static)\n";
+      return 1;
+    }
+    if (!actInt8 && actOpt.getNumOccurrences()) {
+      errs() << "qcc: error: --act applies to int8 activations; --w4a16 and --w8a16 keep "
+                "them float\n";
+      return 1;
+    }
+    mlir::PassManager pm(&context);
+    if (failed(mlir::applyPassManagerCLOptions(pm)))
+      return 1;
+    pm.addPass(mlir::createCanonicalizerPass());
+    qcc::QccQuantizeWeightsOptions q;
+    q.bits = fourBit ? 4 : 8;
+    q.group = group;
+    q.asym = asymOpt;
+    q.algo = algoOpt;
+    q.act = actInt8 ? "dynamic" : "none";
+    pm.addNestedPass<mlir::func::FuncOp>(qcc::createQccQuantizeWeights(q));
+    if (failed(pm.run(**module)))
+      return 1;
+    llvm::json::Array layers = qcc::collectQuantReport(**module);
+    // The table goes to stdout unless the compiled output does.
+    raw_ostream &table = outputFile == "-" ? errs() : outs();
+    qcc::printQuantReport(layers, table);
+    std::string name = StringRef(scheme.getValue() == Scheme::W8A8    ? "w8a8"
+                                 : scheme.getValue() == Scheme::W4A8  ? "w4a8"
+                                 : scheme.getValue() == Scheme::W4A16 ? "w4a16"
+                                                                      : "w8a16")
+                           .str();
+    llvm::json::Object summary{{"scheme", name},
+                               {"group", group},
+                               {"asymmetric", (bool)asymOpt},
+                               {"algo", algoOpt.getValue()},
+                               {"layers", std::move(layers)}};
+    quantSummary = std::move(summary);
+    if (!reportFile.empty()) {
+      std::string error;
+      auto rf = mlir::openOutputFile(reportFile, &error);
+      if (!rf) {
+        errs() << "qcc: error: " << error << "\n";
+        return 1;
+      }
+      rf->os() << llvm::formatv("{0:2}", quantSummary) << "\n";
+      rf->keep();
+    }
+  }
+
   auto resolveTarget = [&]() {
     qcc::CPUTargetOptions targetOptions;
     targetOptions.target = target;
@@ -136,6 +246,7 @@ int main(int argc, char **argv) {
     artifact.outputStem = outputFile;
     artifact.sourcePath = inputFile;
     artifact.compilerVersion = "qcc 0.1.0";
+    artifact.quantization = quantSummary;
     return failed(qcc::writeArtifact(**module, *signature, *resolved, artifact)) ? 1 : 0;
   }
 

@@ -330,6 +330,8 @@ LogicalResult writeArtifact(ModuleOp lowered, const ModelSignature &sig,
       {"files", llvm::json::Array{stem + ".o", "lib" + stem + ".a", "lib" + stem + ".so",
                                   stem + ".h"}},
   };
+  if (opts.quantization.kind() != llvm::json::Value::Null)
+    manifest["quantization"] = opts.quantization;
   std::string json;
   llvm::raw_string_ostream js(json);
   js << llvm::formatv("{0:2}", llvm::json::Value(std::move(manifest))) << "\n";

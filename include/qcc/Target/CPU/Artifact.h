@@ -3,6 +3,7 @@
 #define QCC_TARGET_CPU_ARTIFACT_H
 
 #include "qcc/Target/CPU/CPUTarget.h"
+#include "llvm/Support/JSON.h"
 
 #include <string>
 #include <vector>
@@ -32,6 +33,8 @@ struct ArtifactOptions {
   std::string outputStem; // e.g. out/model -> out/model.o, out/libmodel.a
   std::string sourcePath; // the ONNX model, for the manifest
   std::string compilerVersion;
+  /// The quantization summary for the manifest (null for float models).
+  llvm::json::Value quantization = nullptr;
 };
 
 /// Emits the lowered (LLVM dialect) module with the C API runtime and the

@@ -39,4 +39,44 @@ def QccExpandMath : Pass<"qcc-expand-math"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def QccQuantizeWeights : Pass<"qcc-quantize-weights", "mlir::func::FuncOp"> {
+  let summary = "quantize the constant weights of linear layers into qcc.qlinear";
+  let description = [{
+    Rewrites each `qcc.matmul` whose right operand is a constant 2-D f32
+    weight `[K, N]` (a linear layer; a following `qcc.add` of a constant
+    `[N]` bias is folded in) into `qcc.qlinear` with integer weights:
+
+    * `bits=8|4`, symmetric signed (`s8`, `s4`: scale = max|w| / qmax) or,
+      with `asym`, unsigned with a zero point over [min(w, 0), max(w, 0)];
+    * `group=0`: one scale per output column; `group=g`: one per block of g
+      along K, the last block shorter when g does not divide K;
+    * `algo=rtn` rounds to nearest; `algo=mse` searches, per scale block, a
+      clipping ratio (1.0, 0.98, ..., 0.52 of the range) minimizing the
+      weight reconstruction error;
+    * `act=dynamic` adds int8 per-row activations (`act_params`); `none`
+      keeps activations float (weight-only).
+
+    Products with non-constant operands (attention) stay float. A linear
+    whose result is a function result (a language model's head) keeps 8-bit
+    per-column weights when fewer bits are asked for: its error reaches the
+    output unattenuated.
+
+    Every rewritten layer carries `qcc.quant_report`: its name (the ONNX node
+    name), scheme, algorithm and weight SQNR in dB (signal over
+    reconstruction error power), which drivers print.
+  }];
+  let options = [
+    Option<"bits", "bits", "unsigned", /*default=*/"8", "Weight bits (4 or 8)">,
+    Option<"group", "group", "int64_t", /*default=*/"0",
+           "Group size along K (0: one scale per output column)">,
+    Option<"asym", "asym", "bool", /*default=*/"false",
+           "Unsigned weights with zero points">,
+    Option<"algo", "algo", "std::string", /*default=*/"\"rtn\"",
+           "Weight rounding: rtn or mse">,
+    Option<"act", "act", "std::string", /*default=*/"\"none\"",
+           "Activations: none (float) or dynamic (int8 per row)">
+  ];
+  let dependentDialects = ["::qcc::QccDialect"];
+}
+
 #endif // QCC_TRANSFORMS_PASSES_TD
