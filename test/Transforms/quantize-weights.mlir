@@ -43,3 +43,19 @@ func.func @groups(%x: tensor<1x4xf32>, %v: tensor<4x4xf32>) -> (tensor<1x1xf32>,
   %z = qcc.matmul %x, %v : (tensor<1x4xf32>, tensor<4x4xf32>) -> tensor<1x4xf32>
   return %r, %z : tensor<1x1xf32>, tensor<1x4xf32>
 }
+
+// -----
+
+// Recipe overrides on the layers: the first stays float (recorded in its
+// report), the second takes 8 bits per column over the pass's 4-bit groups.
+// ASYM-LABEL: func @overrides
+// ASYM: qcc.matmul {{.*}}qcc.quant_report = {layer = "keep", note = "set by recipe rule 1 ('keep')", scheme = "float", shape = array<i64: 4, 1>}
+// ASYM: qcc.qlinear {{.*}}note = "set by recipe rule 2 ('wide')"{{.*}}weight_params = #qcc.qparams<u8, per_axis(1), asymmetric>
+func.func @overrides(%x: tensor<1x4xf32>) -> (tensor<1x1xf32>, tensor<1x1xf32>) {
+  %w = arith.constant dense<[[1.0], [3.0], [-2.0], [0.0]]> : tensor<4x1xf32>
+  %a = qcc.matmul %x, %w {qcc.quant_override = {float, rule = "1 ('keep')"}} : (tensor<1x4xf32>, tensor<4x1xf32>) -> tensor<1x1xf32> loc("keep")
+  %b = qcc.matmul %x, %w {qcc.quant_override = {bits = 8 : i64, group = 0 : i64, rule = "2 ('wide')"}} : (tensor<1x4xf32>, tensor<4x1xf32>) -> tensor<1x1xf32> loc("wide")
+  %ra = qcc.relu %a : tensor<1x1xf32>
+  %rb = qcc.relu %b : tensor<1x1xf32>
+  return %ra, %rb : tensor<1x1xf32>, tensor<1x1xf32>
+}

@@ -118,3 +118,64 @@ def test_minilm_accuracy(qcc_bin, tmp_path):
         cos = np.sum(emb * ref, -1) / (np.linalg.norm(emb, axis=-1) * np.linalg.norm(ref, axis=-1))
         print(f"MiniLM {' '.join(flags)}: mean cosine {cos.mean():.5f}, min {cos.min():.5f}")
         assert cos.mean() >= floor, (flags, cos)
+
+
+def two_layer_model(path, rng):
+    w1 = (rng.standard_normal((64, 32)) * 0.1).astype(np.float32)
+    w2 = (rng.standard_normal((32, 16)) * 0.1).astype(np.float32)
+    nodes = [h.make_node("MatMul", ["x", "w1"], ["a"], name="blocks.0.fc"),
+             h.make_node("Relu", ["a"], ["r"], name="act"),
+             h.make_node("MatMul", ["r", "w2"], ["b"], name="blocks.1.fc"),
+             h.make_node("Relu", ["b"], ["y"], name="act2")]
+    g = h.make_graph(nodes, "two", [h.make_tensor_value_info("x", T.FLOAT, ["m", 64])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)],
+                     [nh.from_array(w1, "w1"), nh.from_array(w2, "w2")])
+    onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 17)]), str(path))
+    return w1, w2
+
+
+def test_recipe_overrides_layers(qcc_bin, tmp_path):
+    """The first matching rule sets a layer's configuration: blocks.0 stays
+    float, blocks.1 gets 8-bit per-channel MSE weights on top of --w4a16."""
+    rng = np.random.default_rng(4)
+    path = tmp_path / "two.onnx"
+    w1, w2 = two_layer_model(path, rng)
+    recipe = tmp_path / "recipe.json"
+    recipe.write_text(json.dumps({"rules": [
+        {"match": "blocks.0.*", "float": True},
+        {"match": "re:blocks\\.[0-9]+\\.fc", "bits": 8, "group": "per-channel", "algo": "mse"}]}))
+    report = tmp_path / "r.json"
+    x = rng.standard_normal((3, 64)).astype(np.float32)
+    model = CompiledModel(qcc_bin, path, tmp_path,
+                          extra_args=["--w4a16", f"--recipe={recipe}", f"--report={report}"])
+    got = model({"x": x})[0]
+    q, s, _ = quant_ref.quantize_weight(w2, 8, None, False, "mse")
+    ref = np.maximum(quant_ref.qlinear(np.maximum(x @ w1, 0), q, s), 0)
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
+    layers = {l["layer"]: l for l in json.loads(report.read_text())["layers"]}
+    assert layers["blocks.0.fc"]["scheme"] == "float"
+    assert layers["blocks.0.fc"]["note"] == "set by recipe rule 1 ('blocks.0.*')"
+    assert layers["blocks.1.fc"]["scheme"].startswith("s8 per-channel")
+    assert layers["blocks.1.fc"]["algo"] == "mse"
+
+
+@pytest.mark.parametrize("recipe,message", [
+    ({"rules": [{"match": "decoder.*", "float": True}]},
+     "rule 1 ('decoder.*') matches no linear layer (layers are named like: blocks.0.fc, blocks.1.fc)"),
+    ({"rules": [{"match": "blocks.*", "float": True}, {"match": "blocks.1.*", "bits": 8}]},
+     "rule 2 ('blocks.1.*') only matches layers earlier rules already set"),
+    ({"rules": [{"match": "blocks.*", "bits": 3}]},
+     "3-bit weights are not supported; qcc's weight schemes hold 4 or 8 bits"),
+    ({"rules": [{"match": "blocks.*", "group": 48}]}, "\"group\" must be a power of two"),
+    ({"rules": [{"match": "blocks.*", "bitz": 4}]}, "unknown key 'bitz'"),
+    ({"rules": [{"match": "re:blocks.(", "float": True}]}, "bad regular expression"),
+    ("not json {", "is not valid JSON"),
+])
+def test_bad_recipes(qcc_bin, tmp_path, recipe, message):
+    path = tmp_path / "two.onnx"
+    two_layer_model(path, np.random.default_rng(0))
+    f = tmp_path / "recipe.json"
+    f.write_text(recipe if isinstance(recipe, str) else json.dumps(recipe))
+    proc = subprocess.run([str(qcc_bin), str(path), "--w4a8", f"--recipe={f}", "-o",
+                           str(tmp_path / "m")], capture_output=True, text=True)
+    assert proc.returncode == 1 and message in proc.stderr, proc.stderr

@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/SourceMgr.h"
 #include "mlir/Support/FileUtilities.h"
@@ -78,6 +79,9 @@ cl::opt<std::string> algoOpt("algo", cl::desc("Weight rounding: rtn, mse (defaul
                              cl::init("rtn"));
 cl::opt<std::string> actOpt("act", cl::desc("Activation quantization: dynamic (per token)"),
                             cl::init("dynamic"));
+cl::opt<std::string> recipeFile("recipe",
+                                cl::desc("Per-layer overrides (JSON; see docs/Quantization.md)"),
+                                cl::value_desc("recipe.json"), cl::init(""));
 cl::opt<std::string> reportFile("report",
                                 cl::desc("Write the per-layer quantization report as JSON"),
                                 cl::value_desc("report.json"), cl::init(""));
@@ -125,9 +129,9 @@ int main(int argc, char **argv) {
   // Quantization, ahead of every emission but the raw import.
   llvm::json::Value quantSummary = nullptr;
   bool quantOptionGiven = !groupOpt.empty() || asymOpt || algoOpt != "rtn" ||
-                          actOpt != "dynamic" || !reportFile.empty();
+                          actOpt != "dynamic" || !reportFile.empty() || !recipeFile.empty();
   if (scheme == Scheme::Float && quantOptionGiven) {
-    errs() << "qcc: error: --group, --asym, --algo, --act and --report need a "
+    errs() << "qcc: error: --group, --asym, --algo, --act, --recipe and --report need a "
               "quantization scheme (--w8a8, --w4a8, --w4a16 or --w8a16)\n";
     return 1;
   }
@@ -167,10 +171,31 @@ int main(int argc, char **argv) {
                 "them float\n";
       return 1;
     }
+    {
+      mlir::PassManager cleanup(&context);
+      cleanup.addPass(mlir::createCanonicalizerPass());
+      if (failed(cleanup.run(**module)))
+        return 1;
+    }
+    if (!recipeFile.empty()) {
+      auto buf = llvm::MemoryBuffer::getFile(recipeFile);
+      if (!buf) {
+        errs() << "qcc: error: cannot read recipe '" << recipeFile
+               << "': " << buf.getError().message() << "\n";
+        return 1;
+      }
+      llvm::Expected<llvm::json::Value> recipe = llvm::json::parse((*buf)->getBuffer());
+      if (!recipe) {
+        errs() << "qcc: error: recipe '" << recipeFile
+               << "' is not valid JSON: " << llvm::toString(recipe.takeError()) << "\n";
+        return 1;
+      }
+      if (failed(qcc::applyQuantRecipe(**module, *recipe)))
+        return 1;
+    }
     mlir::PassManager pm(&context);
     if (failed(mlir::applyPassManagerCLOptions(pm)))
       return 1;
-    pm.addPass(mlir::createCanonicalizerPass());
     qcc::QccQuantizeWeightsOptions q;
     q.bits = fourBit ? 4 : 8;
     q.group = group;

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "qcc/Dialect/Qcc/Transforms/Passes.h"
+#include "qcc/Dialect/Qcc/Transforms/QuantReport.h"
 
 #include "mlir/IR/Matchers.h"
 
@@ -111,7 +112,9 @@ QuantizedWeight quantizeWeight(const float *w, int64_t K, int64_t N, unsigned bi
   return r;
 }
 
-std::string layerName(Operation *op, int64_t index) {
+} // namespace
+
+std::string qcc::linearLayerName(Operation *op, int64_t index) {
   Location loc = op->getLoc();
   if (auto fused = dyn_cast<FusedLoc>(loc))
     for (Location l : fused.getLocations())
@@ -123,6 +126,15 @@ std::string layerName(Operation *op, int64_t index) {
     return name.getName().str();
   return "linear_" + std::to_string(index);
 }
+
+bool qcc::isQuantizableLinear(MatMulOp op) {
+  DenseElementsAttr w;
+  auto t = op.getRhs().getType();
+  return t.getRank() == 2 && t.hasStaticShape() && t.getElementType().isF32() &&
+         op.getLhs().getType().getRank() >= 1 && matchPattern(op.getRhs(), m_Constant(&w));
+}
+
+namespace {
 
 struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
   using Base::Base;
@@ -149,10 +161,7 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
     }
     SmallVector<MatMulOp> linears;
     getOperation().walk([&](MatMulOp op) {
-      DenseElementsAttr w;
-      auto t = op.getRhs().getType();
-      if (t.getRank() == 2 && t.hasStaticShape() && t.getElementType().isF32() &&
-          op.getLhs().getType().getRank() >= 1 && matchPattern(op.getRhs(), m_Constant(&w)))
+      if (isQuantizableLinear(op))
         linears.push_back(op);
     });
     int64_t index = 0;
@@ -190,16 +199,46 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
     Value result = biasAdd ? biasAdd.getResult() : op.getResult();
     unsigned layerBits = bits;
     int64_t layerGroup = group;
-    bool kept = false;
+    bool layerAsym = asym;
+    std::string layerAlgo = algo;
+    std::string note;
     if (feedsReturn(result) && bits < 8) {
       layerBits = 8;
       layerGroup = 0;
-      kept = true;
+      note = "kept at 8 bits per channel: feeds a model output";
     }
+    // Per-layer settings from a recipe override the pass options.
+    if (auto o = op->getAttrOfType<DictionaryAttr>("qcc.quant_override")) {
+      auto rule = o.getAs<StringAttr>("rule");
+      note = rule ? ("set by recipe rule " + rule.getValue()).str() : "set by recipe";
+      if (o.get("float")) {
+        op->setAttr("qcc.quant_report",
+                    OpBuilder(op).getDictionaryAttr(
+                        {NamedAttribute(StringAttr::get(ctx, "layer"),
+                                        StringAttr::get(ctx, linearLayerName(op, index))),
+                         NamedAttribute(StringAttr::get(ctx, "shape"),
+                                        DenseI64ArrayAttr::get(ctx, {K, N})),
+                         NamedAttribute(StringAttr::get(ctx, "scheme"),
+                                        StringAttr::get(ctx, "float")),
+                         NamedAttribute(StringAttr::get(ctx, "note"),
+                                        StringAttr::get(ctx, note))}));
+        op->removeAttr("qcc.quant_override");
+        return;
+      }
+      if (auto v = o.getAs<IntegerAttr>("bits"))
+        layerBits = v.getInt();
+      if (auto v = o.getAs<IntegerAttr>("group"))
+        layerGroup = v.getInt();
+      if (auto v = o.getAs<BoolAttr>("asym"))
+        layerAsym = v.getValue();
+      if (auto v = o.getAs<StringAttr>("algo"))
+        layerAlgo = v.getValue().str();
+    }
+    bool asym = layerAsym;
     if (layerGroup >= K)
       layerGroup = 0;
     QuantizedWeight qw = quantizeWeight(w.data(), K, N, layerBits, layerGroup, asym,
-                                        algo == "mse");
+                                        layerAlgo == "mse");
     int64_t G = layerGroup > 0 ? (K + layerGroup - 1) / layerGroup : 1;
 
     OpBuilder b(op);
@@ -231,14 +270,13 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
                          (layerGroup > 0 ? " g" + std::to_string(layerGroup) : " per-channel") +
                          (act == "dynamic" ? ", int8 activations" : ", float activations");
     SmallVector<NamedAttribute> report{
-        b.getNamedAttr("layer", b.getStringAttr(layerName(op, index))),
+        b.getNamedAttr("layer", b.getStringAttr(linearLayerName(op, index))),
         b.getNamedAttr("shape", b.getDenseI64ArrayAttr({K, N})),
         b.getNamedAttr("scheme", b.getStringAttr(scheme)),
-        b.getNamedAttr("algo", b.getStringAttr(algo)),
+        b.getNamedAttr("algo", b.getStringAttr(layerAlgo)),
         b.getNamedAttr("weight_sqnr_db", b.getF64FloatAttr(qw.sqnrDb))};
-    if (kept)
-      report.push_back(b.getNamedAttr(
-          "note", b.getStringAttr("kept at 8 bits per channel: feeds a model output")));
+    if (!note.empty())
+      report.push_back(b.getNamedAttr("note", b.getStringAttr(note)));
     lin->setAttr("qcc.quant_report", b.getDictionaryAttr(report));
     result.replaceAllUsesWith(lin.getResult());
     if (biasAdd)

@@ -61,6 +61,10 @@ def QccQuantizeWeights : Pass<"qcc-quantize-weights", "mlir::func::FuncOp"> {
     per-column weights when fewer bits are asked for: its error reaches the
     output unattenuated.
 
+    A `qcc.quant_override` dictionary on a matmul (the driver sets them from
+    a recipe) overrides the options for that layer: `float` keeps it float,
+    `bits`, `group`, `asym`, `algo` replace the pass's values.
+
     Every rewritten layer carries `qcc.quant_report`: its name (the ONNX node
     name), scheme, algorithm and weight SQNR in dB (signal over
     reconstruction error power), which drivers print.
