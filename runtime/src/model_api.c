@@ -273,8 +273,13 @@ int qcc_model_run(qcc_model_instance *inst, const void *const *inputs,
     }
     inst->out_data[i] = data;
     inst->out_alloc[i] = data;
-    /* Result buffers belong to the caller of the generated code; free each
-     * once, and never an input's memory. */
+    q += 3 + 2 * r;
+  }
+  /* Result buffers belong to the caller of the generated code; free each
+   * once, and never an input's memory. Only after every output is copied:
+   * one buffer may back several outputs. */
+  q = results;
+  for (int i = 0; i < nout; ++i) {
     void *alloc = (void *)(intptr_t)q[0];
     int seen = 0;
     for (int k = 0; k < nin && !seen; ++k)
@@ -286,7 +291,7 @@ int qcc_model_run(qcc_model_instance *inst, const void *const *inputs,
     }
     if (!seen)
       free(alloc);
-    q += 3 + 2 * r;
+    q += 3 + 2 * qcc_model_outputs[i].rank;
   }
   free(descs);
   free(results);

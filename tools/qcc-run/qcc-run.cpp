@@ -8,6 +8,7 @@
 // output as <dir>/<output name>.npy and prints timings.
 //
 //===----------------------------------------------------------------------===//
+#include "qcc/Support/Npy.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/DynamicLibrary.h"
@@ -37,118 +38,6 @@ cl::opt<std::string> nameOpt("name", cl::desc("Model prefix (default: from the m
 [[noreturn]] void die(const Twine &msg) {
   errs() << "qcc-run: error: " << msg << "\n";
   exit(1);
-}
-
-struct Npy {
-  int32_t dtype = 0; // ONNX numbering
-  std::vector<int64_t> shape;
-  std::vector<char> data;
-};
-
-struct DtypeInfo {
-  int32_t onnx;
-  const char *descr;
-  size_t size;
-};
-const DtypeInfo kDtypes[] = {{1, "<f4", 4}, {2, "|u1", 1}, {3, "|i1", 1}, {4, "<u2", 2},
-                             {5, "<i2", 2}, {6, "<i4", 4}, {7, "<i8", 8}, {9, "|b1", 1},
-                             {10, "<f2", 2}, {11, "<f8", 8}, {12, "<u4", 4}, {13, "<u8", 8}};
-
-const DtypeInfo *byOnnx(int32_t d) {
-  for (auto &x : kDtypes)
-    if (x.onnx == d)
-      return &x;
-  return nullptr;
-}
-
-/// Reads a version 1/2 .npy file holding a C-ordered array.
-Npy readNpy(StringRef path) {
-  auto buf = MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
-  if (!buf)
-    die("cannot read '" + path + "': " + buf.getError().message());
-  StringRef s = (*buf)->getBuffer();
-  if (!s.starts_with("\x93NUMPY") || s.size() < 10)
-    die("'" + path + "' is not a .npy file");
-  uint8_t major = s[6];
-  size_t hlen, off;
-  if (major == 1) {
-    hlen = uint8_t(s[8]) | (uint8_t(s[9]) << 8);
-    off = 10;
-  } else {
-    if (s.size() < 12)
-      die("'" + path + "' is truncated");
-    hlen = uint8_t(s[8]) | (uint8_t(s[9]) << 8) | (uint8_t(s[10]) << 16) | (size_t(uint8_t(s[11])) << 24);
-    off = 12;
-  }
-  if (off + hlen > s.size())
-    die("'" + path + "' is truncated");
-  StringRef header = s.substr(off, hlen);
-  Npy npy;
-  auto field = [&](StringRef key) {
-    size_t k = header.find(key);
-    if (k == StringRef::npos)
-      die("'" + path + "': header has no " + key);
-    return header.drop_front(k + key.size()).ltrim(" :");
-  };
-  StringRef descr = field("'descr'").drop_front(1);
-  descr = descr.take_until([](char c) { return c == '\''; });
-  const DtypeInfo *info = nullptr;
-  for (auto &x : kDtypes)
-    if (descr == x.descr || (descr.size() == 3 && descr.substr(1) == StringRef(x.descr).substr(1) &&
-                             descr[0] == '|'))
-      info = &x;
-  if (!info)
-    die("'" + path + "': unsupported dtype " + descr);
-  if (field("'fortran_order'").starts_with("True"))
-    die("'" + path + "': Fortran-ordered arrays are not supported");
-  StringRef shape = field("'shape'");
-  shape = shape.drop_front(1).take_until([](char c) { return c == ')'; });
-  SmallVector<StringRef> parts;
-  shape.split(parts, ',', -1, false);
-  size_t n = 1;
-  for (StringRef p : parts) {
-    p = p.trim();
-    if (p.empty())
-      continue;
-    int64_t d;
-    if (p.getAsInteger(10, d) || d < 0)
-      die("'" + path + "': bad shape");
-    npy.shape.push_back(d);
-    n *= d;
-  }
-  npy.dtype = info->onnx;
-  size_t bytes = n * info->size;
-  if (s.size() - off - hlen < bytes)
-    die("'" + path + "' holds less data than its shape needs");
-  npy.data.assign(s.begin() + off + hlen, s.begin() + off + hlen + bytes);
-  return npy;
-}
-
-void writeNpy(StringRef path, int32_t dtype, ArrayRef<int64_t> shape, const void *data) {
-  const DtypeInfo *info = byOnnx(dtype);
-  if (!info)
-    die("cannot write dtype " + Twine(dtype));
-  std::string header = "{'descr': '" + std::string(info->descr) + "', 'fortran_order': False, 'shape': (";
-  size_t n = 1;
-  for (int64_t d : shape) {
-    header += std::to_string(d) + ", ";
-    n *= d;
-  }
-  if (shape.size() > 1)
-    header.erase(header.size() - 1);
-  else if (shape.empty())
-    header.erase(header.size());
-  header += "), }";
-  while ((10 + header.size() + 1) % 64)
-    header += ' ';
-  header += '\n';
-  std::error_code ec;
-  raw_fd_ostream os(path, ec, sys::fs::OF_None);
-  if (ec)
-    die("cannot write '" + path + "': " + ec.message());
-  os << "\x93NUMPY" << char(1) << char(0) << char(header.size() & 0xff)
-     << char(header.size() >> 8) << header;
-  os.write(static_cast<const char *>(data), n * info->size);
 }
 
 template <typename T> T lookup(sys::DynamicLibrary &lib, const std::string &sym) {
@@ -212,12 +101,15 @@ int main(int argc, char **argv) {
   auto outputFn = lookup<OutputFn>(lib, name + "_output");
   auto setThreads = lookup<ThreadsFn>(lib, name + "_set_num_threads");
 
-  StringMap<Npy> given;
+  StringMap<qcc::NpyArray> given;
   for (const std::string &arg : inputArgs) {
     auto [key, file] = StringRef(arg).split('=');
     if (key.empty() || file.empty())
       die("--input expects name=file.npy, got '" + arg + "'");
-    given[key] = readNpy(file);
+    auto arr = qcc::readNpy(file);
+    if (!arr)
+      die(toString(arr.takeError()));
+    given[key] = std::move(*arr);
   }
   std::vector<const void *> inputs(numInputs);
   std::vector<const int64_t *> shapes(numInputs);
@@ -225,7 +117,7 @@ int main(int argc, char **argv) {
     auto it = given.find(inputName(i));
     if (it == given.end())
       die("missing --input for model input '" + Twine(inputName(i)) + "'");
-    Npy &npy = it->second;
+    qcc::NpyArray &npy = it->second;
     if (npy.dtype != inputDtype(i))
       die("input '" + Twine(inputName(i)) + "' has the wrong element type");
     if ((int)npy.shape.size() != inputRank(i))
@@ -285,7 +177,8 @@ int main(int argc, char **argv) {
         die("cannot create '" + outputDir + "': " + ec.message());
       SmallString<256> p(outputDir);
       sys::path::append(p, std::string(outputName(i)) + ".npy");
-      writeNpy(p, outputDtype(i), dims, data);
+      if (Error e = qcc::writeNpy(p, outputDtype(i), dims, data))
+        die(toString(std::move(e)));
     }
   }
   destroy(instance);

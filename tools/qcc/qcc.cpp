@@ -14,6 +14,7 @@
 #include "qcc/Import/ONNXImporter.h"
 #include "qcc/InitAll.h"
 #include "qcc/Target/CPU/Artifact.h"
+#include "qcc/Target/CPU/Calibrate.h"
 #include "qcc/Target/CPU/CPUTarget.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/CommandLine.h"
@@ -75,8 +76,15 @@ cl::opt<std::string> groupOpt(
              "(default: 32 for 4-bit weights, per-channel for 8-bit)"),
     cl::value_desc("size|per-channel"), cl::init(""));
 cl::opt<bool> asymOpt("asym", cl::desc("Unsigned weights with zero points"), cl::init(false));
-cl::opt<std::string> algoOpt("algo", cl::desc("Weight rounding: rtn, mse (default rtn)"),
+cl::opt<std::string> algoOpt("algo",
+                             cl::desc("Weight rounding: rtn, mse, gptq (needs --calib) "
+                                      "(default rtn)"),
                              cl::init("rtn"));
+cl::opt<std::string> calibPath(
+    "calib",
+    cl::desc("Calibration samples: a directory of .npz files or of sample directories of "
+             "<input>.npy, or a list file"),
+    cl::value_desc("path"), cl::init(""));
 cl::opt<std::string> actOpt("act", cl::desc("Activation quantization: dynamic (per token)"),
                             cl::init("dynamic"));
 cl::opt<std::string> recipeFile("recipe",
@@ -129,9 +137,10 @@ int main(int argc, char **argv) {
   // Quantization, ahead of every emission but the raw import.
   llvm::json::Value quantSummary = nullptr;
   bool quantOptionGiven = !groupOpt.empty() || asymOpt || algoOpt != "rtn" ||
-                          actOpt != "dynamic" || !reportFile.empty() || !recipeFile.empty();
+                          actOpt != "dynamic" || !reportFile.empty() || !recipeFile.empty() ||
+                          !calibPath.empty();
   if (scheme == Scheme::Float && quantOptionGiven) {
-    errs() << "qcc: error: --group, --asym, --algo, --act, --recipe and --report need a "
+    errs() << "qcc: error: --group, --asym, --algo, --act, --calib, --recipe and --report need a "
               "quantization scheme (--w8a8, --w4a8, --w4a16 or --w8a16)\n";
     return 1;
   }
@@ -148,18 +157,17 @@ int main(int argc, char **argv) {
              << groupOpt << "'\n";
       return 1;
     }
-    if (algoOpt == "gptq") {
-      errs() << "qcc: error: --algo=gptq needs calibration data (--calib), which this "
-                "version of qcc does not read yet; use rtn or mse\n";
+    if (algoOpt == "gptq" && calibPath.empty()) {
+      errs() << "qcc: error: --algo=gptq needs calibration data (--calib)\n";
       return 1;
     }
-    if (algoOpt != "rtn" && algoOpt != "mse") {
-      errs() << "qcc: error: unknown --algo '" << algoOpt << "' (rtn, mse)\n";
+    if (algoOpt != "rtn" && algoOpt != "mse" && algoOpt != "gptq") {
+      errs() << "qcc: error: unknown --algo '" << algoOpt << "' (rtn, mse, gptq)\n";
       return 1;
     }
     if (actOpt == "static") {
-      errs() << "qcc: error: --act=static needs calibration data (--calib), which this "
-                "version of qcc does not read yet; use --act=dynamic\n";
+      errs() << "qcc: error: --act=static (calibrated activation scales) is not "
+                "supported yet; use --act=dynamic\n";
       return 1;
     }
     if (actOpt != "dynamic") {
@@ -176,6 +184,14 @@ int main(int argc, char **argv) {
       cleanup.addPass(mlir::createCanonicalizerPass());
       if (failed(cleanup.run(**module)))
         return 1;
+    }
+    if (!calibPath.empty()) {
+      auto calibration = qcc::calibrate(**module, options.functionName, calibPath);
+      if (failed(calibration))
+        return 1;
+      qcc::attachCalibration(**module, *calibration);
+      (outputFile == "-" ? errs() : outs())
+          << "calibrated on " << calibration->samples << " samples\n";
     }
     if (!recipeFile.empty()) {
       auto buf = llvm::MemoryBuffer::getFile(recipeFile);

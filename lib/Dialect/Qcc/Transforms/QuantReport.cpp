@@ -31,19 +31,28 @@ llvm::json::Array qcc::collectQuantReport(ModuleOp module) {
 }
 
 void qcc::printQuantReport(const llvm::json::Array &layers, llvm::raw_ostream &os) {
-  os << llvm::formatv("{0,-28} {1,-12} {2,-38} {3,-4} {4,10}\n", "layer", "K x N", "scheme",
-                      "algo", "w SQNR dB");
+  os << llvm::formatv("{0,-28} {1,-12} {2,-38} {3,-5} {4,10} {5,12}\n", "layer", "K x N",
+                      "scheme", "algo", "w SQNR dB", "out SQNR dB");
   for (const llvm::json::Value &v : layers) {
     const llvm::json::Object &o = *v.getAsObject();
     std::string shape;
     if (const llvm::json::Array *s = o.getArray("shape"))
       if (s->size() == 2)
         shape = llvm::formatv("{0}x{1}", *(*s)[0].getAsInteger(), *(*s)[1].getAsInteger());
-    std::optional<double> sqnr = o.getNumber("weight_sqnr_db");
-    os << llvm::formatv("{0,-28} {1,-12} {2,-38} {3,-4} {4,10}", o.getString("layer").value_or(""),
-                        shape, o.getString("scheme").value_or(""),
-                        o.getString("algo").value_or(""),
-                        sqnr ? llvm::formatv("{0:f2}", *sqnr).str() : std::string("exact"));
+    auto db = [&](StringRef key) -> std::string {
+      const llvm::json::Value *v = o.get(key);
+      if (!v)
+        return "-";
+      if (auto d = v->getAsNumber())
+        return llvm::formatv("{0:f2}", *d).str();
+      return "exact";
+    };
+    bool isFloat = o.getString("scheme") == std::optional<StringRef>("float");
+    os << llvm::formatv("{0,-28} {1,-12} {2,-38} {3,-5} {4,10} {5,12}",
+                        o.getString("layer").value_or(""), shape,
+                        o.getString("scheme").value_or(""), o.getString("algo").value_or(""),
+                        isFloat ? std::string("-") : db("weight_sqnr_db"),
+                        isFloat ? std::string("-") : db("output_sqnr_db"));
     if (auto note = o.getString("note"))
       os << "  (" << *note << ")";
     os << "\n";

@@ -30,10 +30,19 @@ struct QuantizedWeight {
   double sqnrDb = 0;
 };
 
-/// One scale block (column n, rows [k0, k1)) at clipping ratio `ratio`:
-/// fills q / scale / zp and returns the squared reconstruction error.
-double quantizeBlock(const float *w, int64_t N, int64_t n, int64_t k0, int64_t k1,
-                     unsigned bits, bool asym, float ratio, char *q, float &scale, char &zp) {
+/// Integer range and scale / zero point of one scale block (column n, rows
+/// [k0, k1)) at clipping ratio `ratio`.
+struct BlockParams {
+  float qmin, qmax, s;
+  int32_t z = 0;
+  int32_t quantize(float v) const {
+    return (int32_t)std::min(qmax, std::max(qmin, std::nearbyint(v / s) + float(z)));
+  }
+  float dequantize(int32_t q) const { return float(q - z) * s; }
+};
+
+BlockParams blockParams(const float *w, int64_t N, int64_t n, int64_t k0, int64_t k1,
+                        unsigned bits, bool asym, float ratio) {
   float lo = 0, hi = 0;
   for (int64_t k = k0; k < k1; ++k) {
     lo = std::min(lo, w[k * N + n]);
@@ -57,18 +66,159 @@ double quantizeBlock(const float *w, int64_t N, int64_t n, int64_t k0, int64_t k
     if (s == 0)
       s = 1;
   }
+  return {qmin, qmax, s, z};
+}
+
+/// Quantizes one scale block at clipping ratio `ratio`: fills q / scale /
+/// zp and returns the squared reconstruction error.
+double quantizeBlock(const float *w, int64_t N, int64_t n, int64_t k0, int64_t k1,
+                     unsigned bits, bool asym, float ratio, char *q, float &scale, char &zp) {
+  BlockParams p = blockParams(w, N, n, k0, k1, bits, asym, ratio);
   double err = 0;
   for (int64_t k = k0; k < k1; ++k) {
     float v = w[k * N + n];
-    float r = std::nearbyint(v / s) + float(z);
-    int32_t iq = (int32_t)std::min(qmax, std::max(qmin, r));
+    int32_t iq = p.quantize(v);
     q[k * N + n] = (char)iq;
-    double d = double(v) - double(float(iq - z) * s);
+    double d = double(v) - double(p.dequantize(iq));
     err += d * d;
   }
-  scale = s;
-  zp = (char)z;
+  scale = p.s;
+  zp = (char)p.z;
   return err;
+}
+
+/// In-place lower Cholesky factor of a symmetric positive definite K x K
+/// matrix; false if it is not positive definite.
+bool cholesky(std::vector<double> &a, int64_t K) {
+  for (int64_t j = 0; j < K; ++j) {
+    double d = a[j * K + j];
+    for (int64_t p = 0; p < j; ++p)
+      d -= a[j * K + p] * a[j * K + p];
+    if (!(d > 0))
+      return false;
+    d = std::sqrt(d);
+    a[j * K + j] = d;
+    for (int64_t i = j + 1; i < K; ++i) {
+      double v = a[i * K + j];
+      for (int64_t p = 0; p < j; ++p)
+        v -= a[i * K + p] * a[j * K + p];
+      a[i * K + j] = v / d;
+    }
+    for (int64_t i = 0; i < j; ++i)
+      a[i * K + j] = 0;
+  }
+  return true;
+}
+
+/// GPTQ: quantizes the rows of W (input features) in order, each with its
+/// block's scale (computed from the already-updated weights when the block
+/// starts), and spreads each row's rounding error over the rows not yet
+/// quantized through the inverse Hessian's upper Cholesky factor, so the
+/// layer's output on the calibration inputs changes least. H = X^T X / n is
+/// damped by 1 % of its mean diagonal; inputs never active are zeroed.
+std::optional<QuantizedWeight> gptqWeight(const float *w0, int64_t K, int64_t N,
+                                          unsigned bits, int64_t group, bool asym,
+                                          ArrayRef<float> hessian) {
+  std::vector<double> h(hessian.begin(), hessian.end());
+  std::vector<float> w(w0, w0 + K * N);
+  double mean = 0;
+  for (int64_t i = 0; i < K; ++i)
+    mean += h[i * K + i];
+  mean /= K;
+  for (int64_t i = 0; i < K; ++i) {
+    if (h[i * K + i] == 0) {
+      h[i * K + i] = 1;
+      std::fill(w.begin() + i * N, w.begin() + (i + 1) * N, 0.0f);
+    }
+    h[i * K + i] += 0.01 * (mean > 0 ? mean : 1);
+  }
+  // U with H^-1 = U^T U: Cholesky of H, invert the factor, form H^-1,
+  // factor again.
+  if (!cholesky(h, K))
+    return std::nullopt;
+  std::vector<double> linv(K * K, 0.0);
+  for (int64_t j = 0; j < K; ++j) {
+    linv[j * K + j] = 1 / h[j * K + j];
+    for (int64_t i = j + 1; i < K; ++i) {
+      double v = 0;
+      for (int64_t p = j; p < i; ++p)
+        v -= h[i * K + p] * linv[p * K + j];
+      linv[i * K + j] = v / h[i * K + i];
+    }
+  }
+  std::vector<double> hinv(K * K, 0.0);
+  for (int64_t p = 0; p < K; ++p)
+    for (int64_t i = 0; i <= p; ++i) {
+      double li = linv[p * K + i];
+      if (li == 0)
+        continue;
+      for (int64_t j = 0; j <= i; ++j)
+        hinv[i * K + j] += li * linv[p * K + j];
+    }
+  for (int64_t i = 0; i < K; ++i)
+    for (int64_t j = i + 1; j < K; ++j)
+      hinv[i * K + j] = hinv[j * K + i];
+  if (!cholesky(hinv, K))
+    return std::nullopt;
+  // hinv now holds L2 with H^-1 = L2 L2^T; U = L2^T, so U[k][j] = L2[j][k].
+  int64_t gs = group > 0 ? group : K, G = (K + gs - 1) / gs;
+  QuantizedWeight r;
+  r.q.assign(K * N, 0);
+  r.scale.assign(G * N, 0);
+  r.zp.assign(asym ? G * N : 0, 0);
+  std::vector<BlockParams> params(N);
+  std::vector<float> err(N);
+  for (int64_t k = 0; k < K; ++k) {
+    if (k % gs == 0) {
+      int64_t g = k / gs, k1 = std::min(K, k + gs);
+      for (int64_t n = 0; n < N; ++n) {
+        params[n] = blockParams(w.data(), N, n, k, k1, bits, asym, 1.0f);
+        r.scale[g * N + n] = params[n].s;
+        if (asym)
+          r.zp[g * N + n] = (char)params[n].z;
+      }
+    }
+    double d = hinv[k * K + k];
+    for (int64_t n = 0; n < N; ++n) {
+      float v = w[k * N + n];
+      int32_t q = params[n].quantize(v);
+      r.q[k * N + n] = (char)q;
+      err[n] = float((double(v) - params[n].dequantize(q)) / d);
+    }
+    for (int64_t j = k + 1; j < K; ++j) {
+      float u = float(hinv[j * K + k]);
+      float *row = &w[j * N];
+      for (int64_t n = 0; n < N; ++n)
+        row[n] -= u * err[n];
+    }
+  }
+  return r;
+}
+
+/// 10 log10(tr(W^T H W) / tr(D^T H D)), D = W - dequantized weight: the
+/// layer output's signal to noise ratio on the calibration inputs.
+double outputSqnrDb(const float *w, const std::vector<float> &dq, int64_t K, int64_t N,
+                    ArrayRef<float> h) {
+  double signal = 0, noise = 0;
+  std::vector<double> hw(N), hd(N);
+  for (int64_t a = 0; a < K; ++a) {
+    std::fill(hw.begin(), hw.end(), 0.0);
+    std::fill(hd.begin(), hd.end(), 0.0);
+    for (int64_t b = 0; b < K; ++b) {
+      double hab = h[a * K + b];
+      if (hab == 0)
+        continue;
+      for (int64_t n = 0; n < N; ++n) {
+        hw[n] += hab * w[b * N + n];
+        hd[n] += hab * (double(w[b * N + n]) - dq[b * N + n]);
+      }
+    }
+    for (int64_t n = 0; n < N; ++n) {
+      signal += double(w[a * N + n]) * hw[n];
+      noise += (double(w[a * N + n]) - dq[a * N + n]) * hd[n];
+    }
+  }
+  return noise <= 0 ? INFINITY : 10 * std::log10(signal / noise);
 }
 
 QuantizedWeight quantizeWeight(const float *w, int64_t K, int64_t N, unsigned bits,
@@ -145,9 +295,9 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
                                  << static_cast<unsigned>(bits);
       return signalPassFailure();
     }
-    if (algo != "rtn" && algo != "mse") {
+    if (algo != "rtn" && algo != "mse" && algo != "gptq") {
       getOperation().emitError() << "qcc-quantize-weights: unknown algo '" << algo
-                                 << "' (rtn or mse)";
+                                 << "' (rtn, mse or gptq)";
       return signalPassFailure();
     }
     if (act != "none" && act != "dynamic") {
@@ -237,9 +387,44 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
     bool asym = layerAsym;
     if (layerGroup >= K)
       layerGroup = 0;
-    QuantizedWeight qw = quantizeWeight(w.data(), K, N, layerBits, layerGroup, asym,
-                                        layerAlgo == "mse");
+    std::string name = linearLayerName(op, index);
+    std::vector<float> hessian;
+    if (auto h = op->getAttrOfType<DenseElementsAttr>("qcc.calib_hessian")) {
+      hessian.assign(h.getValues<float>().begin(), h.getValues<float>().end());
+      op->removeAttr("qcc.calib_hessian");
+    }
+    QuantizedWeight qw;
+    if (layerAlgo == "gptq") {
+      if (hessian.size() != size_t(K * K)) {
+        op->emitError() << "layer '" << name
+                        << "': gptq needs the calibration statistics of its input (--calib)";
+        return signalPassFailure();
+      }
+      auto g = gptqWeight(w.data(), K, N, layerBits, layerGroup, asym, hessian);
+      if (!g) {
+        op->emitError() << "layer '" << name
+                        << "': the calibration Hessian is not positive definite";
+        return signalPassFailure();
+      }
+      qw = std::move(*g);
+    } else {
+      qw = quantizeWeight(w.data(), K, N, layerBits, layerGroup, asym, layerAlgo == "mse");
+    }
     int64_t G = layerGroup > 0 ? (K + layerGroup - 1) / layerGroup : 1;
+    // The weight the layer computes with, for the error figures.
+    std::vector<float> dq(K * N);
+    double signal = 0, noise = 0;
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t n = 0; n < N; ++n) {
+        int64_t g = layerGroup > 0 ? k / layerGroup : 0;
+        int32_t q = asym ? int32_t((unsigned char)qw.q[k * N + n]) : int32_t(qw.q[k * N + n]);
+        int32_t z = asym ? int32_t((unsigned char)qw.zp[g * N + n]) : 0;
+        dq[k * N + n] = float(q - z) * qw.scale[g * N + n];
+        double d = double(w[k * N + n]) - dq[k * N + n];
+        signal += double(w[k * N + n]) * w[k * N + n];
+        noise += d * d;
+      }
+    qw.sqnrDb = noise == 0 ? INFINITY : 10 * std::log10(signal / noise);
 
     OpBuilder b(op);
     Location loc = op.getLoc();
@@ -270,11 +455,14 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
                          (layerGroup > 0 ? " g" + std::to_string(layerGroup) : " per-channel") +
                          (act == "dynamic" ? ", int8 activations" : ", float activations");
     SmallVector<NamedAttribute> report{
-        b.getNamedAttr("layer", b.getStringAttr(linearLayerName(op, index))),
+        b.getNamedAttr("layer", b.getStringAttr(name)),
         b.getNamedAttr("shape", b.getDenseI64ArrayAttr({K, N})),
         b.getNamedAttr("scheme", b.getStringAttr(scheme)),
         b.getNamedAttr("algo", b.getStringAttr(layerAlgo)),
         b.getNamedAttr("weight_sqnr_db", b.getF64FloatAttr(qw.sqnrDb))};
+    if (!hessian.empty())
+      report.push_back(b.getNamedAttr(
+          "output_sqnr_db", b.getF64FloatAttr(outputSqnrDb(w.data(), dq, K, N, hessian))));
     if (!note.empty())
       report.push_back(b.getNamedAttr("note", b.getStringAttr(note)));
     lin->setAttr("qcc.quant_report", b.getDictionaryAttr(report));

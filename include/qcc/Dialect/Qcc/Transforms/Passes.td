@@ -52,7 +52,11 @@ def QccQuantizeWeights : Pass<"qcc-quantize-weights", "mlir::func::FuncOp"> {
       along K, the last block shorter when g does not divide K;
     * `algo=rtn` rounds to nearest; `algo=mse` searches, per scale block, a
       clipping ratio (1.0, 0.98, ..., 0.52 of the range) minimizing the
-      weight reconstruction error;
+      weight reconstruction error; `algo=gptq` quantizes input rows in order
+      and compensates each row's rounding error on the rows still to come
+      through the layer's calibration Hessian (`qcc.calib_hessian`, X^T X /
+      n over the calibration inputs, set by the driver), damped by 1 % of
+      its mean diagonal;
     * `act=dynamic` adds int8 per-row activations (`act_params`); `none`
       keeps activations float (weight-only).
 
@@ -67,7 +71,9 @@ def QccQuantizeWeights : Pass<"qcc-quantize-weights", "mlir::func::FuncOp"> {
 
     Every rewritten layer carries `qcc.quant_report`: its name (the ONNX node
     name), scheme, algorithm and weight SQNR in dB (signal over
-    reconstruction error power), which drivers print.
+    reconstruction error power) and, with a calibration Hessian, the layer
+    output's SQNR on the calibration inputs, tr(W^T H W) / tr(D^T H D) for
+    the weight error D; drivers print them.
   }];
   let options = [
     Option<"bits", "bits", "unsigned", /*default=*/"8", "Weight bits (4 or 8)">,
@@ -76,11 +82,33 @@ def QccQuantizeWeights : Pass<"qcc-quantize-weights", "mlir::func::FuncOp"> {
     Option<"asym", "asym", "bool", /*default=*/"false",
            "Unsigned weights with zero points">,
     Option<"algo", "algo", "std::string", /*default=*/"\"rtn\"",
-           "Weight rounding: rtn or mse">,
+           "Weight rounding: rtn, mse or gptq">,
     Option<"act", "act", "std::string", /*default=*/"\"none\"",
            "Activations: none (float) or dynamic (int8 per row)">
   ];
   let dependentDialects = ["::qcc::QccDialect"];
+}
+
+def QccInsertObservers : Pass<"qcc-insert-observers", "mlir::func::FuncOp"> {
+  let summary = "probe the input of every quantizable linear layer with qcc.observe";
+  let description = [{
+    Inserts `qcc.observe %x "<layer>"` on the activation input of each
+    linear layer qcc-quantize-weights would rewrite (the layer named as in
+    its report), so a calibration run can record what the layer sees.
+  }];
+  let dependentDialects = ["::qcc::QccDialect"];
+}
+
+def QccExposeObservers : Pass<"qcc-expose-observers", "mlir::ModuleOp"> {
+  let summary = "turn qcc.observe probes into extra function results";
+  let description = [{
+    Replaces each `qcc.observe` in a public function by its input and
+    returns the observed value as an extra result named `qcc_observe_<i>`
+    (result attribute `qcc.name`) with the layer in `qcc.observe`. The
+    calibration driver compiles this instrumented float model with the CPU
+    target, runs it on every sample and folds each exposed activation into
+    streaming statistics, so memory stays bounded by one sample.
+  }];
 }
 
 #endif // QCC_TRANSFORMS_PASSES_TD
