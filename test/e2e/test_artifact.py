@@ -259,3 +259,22 @@ def test_double_to_half_cast_needs_no_compiler_rt(qcc_bin, tmp_path):
          "--output-dir", tmp_path / "outs"])
     want = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     assert np.array_equal(np.load(tmp_path / "outs" / "y.npy"), want)
+
+
+def test_outputs_sharing_a_buffer(qcc_bin, tmp_path):
+    """One tensor returned as several outputs: every output is copied out
+    before the shared buffer is freed. (4 MB, so malloc maps it and a read
+    after free faults instead of passing by luck.)"""
+    nodes = [h.make_node("Relu", ["x"], ["y"]), h.make_node("Identity", ["y"], ["z"]),
+             h.make_node("Identity", ["y"], ["w"])]
+    g = h.make_graph(nodes, "shared", [h.make_tensor_value_info("x", T.FLOAT, [1024, 1024])],
+                     [h.make_tensor_value_info(n, T.FLOAT, None) for n in "yzw"])
+    src = tmp_path / "shared.onnx"
+    onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 17)]), str(src))
+    out = build_artifact(qcc_bin, src, tmp_path / "art", "shared")
+    x = np.random.default_rng(0).standard_normal((1024, 1024)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    run([qcc_bin.parent / "qcc-run", out / "libshared.so", "--input", f"x={tmp_path / 'x.npy'}",
+         "--output-dir", tmp_path / "outs", "--bench", "2"])
+    for n in "yzw":
+        np.testing.assert_array_equal(np.load(tmp_path / "outs" / f"{n}.npy"), np.maximum(x, 0))
