@@ -128,32 +128,38 @@ Value truncTo(OpBuilder &b, Location loc, Value i32, Type storage) {
   return b.create<arith::TruncIOp>(loc, storage, i32);
 }
 
+/// An elementwise generic over `value` reading its scale and optional zero
+/// point through the scheme's maps; `body` gets (value, scale[, zp]).
+Value withScheme(PatternRewriter &b, Location loc, RankedTensorType resultType, Value value,
+                 Value scale, Value zp, QuantParamsAttr params, BodyFn body) {
+  MLIRContext *ctx = b.getContext();
+  int64_t rank = ttype(value).getRank();
+  SmallVector<Value> ins{value, scale};
+  SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank),
+                              paramMap(ctx, params, rank, ttype(scale))};
+  if (zp) {
+    ins.push_back(zp);
+    maps.push_back(paramMap(ctx, params, rank, ttype(zp)));
+  }
+  maps.push_back(b.getMultiDimIdentityMap(rank));
+  Value init = emptyTensor(b, loc, resultType, dynamicDims(b, loc, value, iota(rank)));
+  return generic(b, loc, init, ins, maps, SmallVector<IteratorType>(rank, IteratorType::parallel),
+                 body);
+}
+
 struct LowerQuantize : OpRewritePattern<QuantizeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(QuantizeOp op, PatternRewriter &b) const override {
-    Location loc = op.getLoc();
-    MLIRContext *ctx = b.getContext();
     QuantParamsAttr params = op.getParams();
-    Value x = op.getInput();
-    int64_t rank = ttype(x).getRank();
-    SmallVector<Value> ins{x, op.getScale()};
-    SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank),
-                                paramMap(ctx, params, rank, ttype(op.getScale()))};
-    if (Value zp = op.getZeroPoint()) {
-      ins.push_back(zp);
-      maps.push_back(paramMap(ctx, params, rank, ttype(zp)));
-    }
-    maps.push_back(b.getMultiDimIdentityMap(rank));
-    Value init = emptyTensor(b, loc, op.getType(), dynamicDims(b, loc, x, iota(rank)));
     Type storage = op.getType().getElementType();
     bool hasZp = (bool)op.getZeroPoint();
-    b.replaceOp(op, generic(b, loc, init, ins, maps,
-                            SmallVector<IteratorType>(rank, IteratorType::parallel),
-                            [&](OpBuilder &nb, Location l, ValueRange a) {
-                              Value q = quantizeToI32(nb, l, a[0], a[1],
-                                                      hasZp ? a[2] : Value(), params);
-                              return truncTo(nb, l, q, storage);
-                            }));
+    b.replaceOp(op, withScheme(b, op.getLoc(), op.getType(), op.getInput(), op.getScale(),
+                               op.getZeroPoint(), params,
+                               [&](OpBuilder &nb, Location l, ValueRange a) {
+                                 Value q = quantizeToI32(nb, l, a[0], a[1],
+                                                         hasZp ? a[2] : Value(), params);
+                                 return truncTo(nb, l, q, storage);
+                               }));
     return success();
   }
 };
@@ -161,32 +167,19 @@ struct LowerQuantize : OpRewritePattern<QuantizeOp> {
 struct LowerDequantize : OpRewritePattern<DequantizeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(DequantizeOp op, PatternRewriter &b) const override {
-    Location loc = op.getLoc();
-    MLIRContext *ctx = b.getContext();
-    QuantParamsAttr params = op.getParams();
-    Value q = op.getInput();
-    int64_t rank = ttype(q).getRank();
-    SmallVector<Value> ins{q, op.getScale()};
-    SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank),
-                                paramMap(ctx, params, rank, ttype(op.getScale()))};
-    if (Value zp = op.getZeroPoint()) {
-      ins.push_back(zp);
-      maps.push_back(paramMap(ctx, params, rank, ttype(zp)));
-    }
-    maps.push_back(b.getMultiDimIdentityMap(rank));
-    Value init = emptyTensor(b, loc, op.getType(), dynamicDims(b, loc, q, iota(rank)));
     Type elt = op.getType().getElementType();
-    bool hasZp = (bool)op.getZeroPoint(), isSigned = params.getIsSigned();
-    b.replaceOp(op, generic(b, loc, init, ins, maps,
-                            SmallVector<IteratorType>(rank, IteratorType::parallel),
-                            [&](OpBuilder &nb, Location l, ValueRange a) {
-                              Value i = widen(nb, l, a[0], isSigned);
-                              if (hasZp)
-                                i = nb.create<arith::SubIOp>(l, i, widen(nb, l, a[2], isSigned));
-                              Value f = nb.create<arith::SIToFPOp>(l, nb.getF32Type(), i);
-                              f = nb.create<arith::MulFOp>(l, f, toF32(nb, l, a[1]));
-                              return fromF32(nb, l, f, elt);
-                            }));
+    bool hasZp = (bool)op.getZeroPoint(), isSigned = op.getParams().getIsSigned();
+    b.replaceOp(op, withScheme(b, op.getLoc(), op.getType(), op.getInput(), op.getScale(),
+                               op.getZeroPoint(), op.getParams(),
+                               [&](OpBuilder &nb, Location l, ValueRange a) {
+                                 Value i = widen(nb, l, a[0], isSigned);
+                                 if (hasZp)
+                                   i = nb.create<arith::SubIOp>(l, i,
+                                                                widen(nb, l, a[2], isSigned));
+                                 Value f = nb.create<arith::SIToFPOp>(l, nb.getF32Type(), i);
+                                 f = nb.create<arith::MulFOp>(l, f, toF32(nb, l, a[1]));
+                                 return fromF32(nb, l, f, elt);
+                               }));
     return success();
   }
 };
