@@ -110,12 +110,12 @@ bool cholesky(std::vector<double> &a, int64_t K) {
   return true;
 }
 
-/// GPTQ: quantizes the rows of W (input features) in order, each with its
-/// block's scale (computed from the already-updated weights when the block
-/// starts), and spreads each row's rounding error over the rows not yet
-/// quantized through the inverse Hessian's upper Cholesky factor, so the
-/// layer's output on the calibration inputs changes least. H = X^T X / n is
-/// damped by 1 % of its mean diagonal; inputs never active are zeroed.
+/// GPTQ: quantizes the rows of W (input features) one at a time, in order of
+/// decreasing Hessian diagonal, each with its group's scale, and spreads each
+/// row's rounding error over the rows not yet quantized through the inverse
+/// Hessian's upper Cholesky factor, so the layer's output on the calibration
+/// inputs changes least. H = X^T X / n is damped by 1 % of its mean
+/// diagonal; inputs never active are zeroed.
 std::optional<QuantizedWeight> gptqWeight(const float *w0, int64_t K, int64_t N,
                                           unsigned bits, int64_t group, bool asym,
                                           ArrayRef<float> hessian) {
@@ -131,6 +131,55 @@ std::optional<QuantizedWeight> gptqWeight(const float *w0, int64_t K, int64_t N,
       std::fill(w.begin() + i * N, w.begin() + (i + 1) * N, 0.0f);
     }
     h[i * K + i] += 0.01 * (mean > 0 ? mean : 1);
+  }
+  int64_t gs = group > 0 ? group : K, G = (K + gs - 1) / gs;
+  QuantizedWeight r;
+  r.q.assign(K * N, 0);
+  r.scale.assign(G * N, 0);
+  r.zp.assign(asym ? G * N : 0, 0);
+  // Scales per group from the weights before any update ("static groups",
+  // so rows can be taken in any order), each range chosen by the clipping
+  // search.
+  std::vector<BlockParams> params(G * N);
+  for (int64_t g = 0; g < G; ++g)
+    for (int64_t n = 0; n < N; ++n) {
+      int64_t k0 = g * gs, k1 = std::min(K, k0 + gs);
+      double best = INFINITY;
+      for (int i = 0; i <= 24; ++i) {
+        BlockParams t = blockParams(w.data(), N, n, k0, k1, bits, asym, 1.0f - 0.02f * i);
+        double e = 0;
+        for (int64_t k = k0; k < k1; ++k) {
+          double d = double(w[k * N + n]) - t.dequantize(t.quantize(w[k * N + n]));
+          e += d * d;
+        }
+        if (e < best) {
+          best = e;
+          params[g * N + n] = t;
+        }
+      }
+      r.scale[g * N + n] = params[g * N + n].s;
+      if (asym)
+        r.zp[g * N + n] = (char)params[g * N + n].z;
+    }
+  // Rows by decreasing Hessian diagonal: the inputs with the most energy
+  // are quantized first, while the most rows remain to absorb their error.
+  std::vector<int64_t> order(K);
+  for (int64_t i = 0; i < K; ++i)
+    order[i] = i;
+  std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+    double da = h[a * K + a], db = h[b * K + b];
+    return da > db || (da == db && a < b);
+  });
+  {
+    std::vector<double> hp(K * K);
+    std::vector<float> wp(K * N);
+    for (int64_t i = 0; i < K; ++i) {
+      for (int64_t j = 0; j < K; ++j)
+        hp[i * K + j] = h[order[i] * K + order[j]];
+      std::copy(w.begin() + order[i] * N, w.begin() + (order[i] + 1) * N, wp.begin() + i * N);
+    }
+    h.swap(hp);
+    w.swap(wp);
   }
   // U with H^-1 = U^T U: Cholesky of H, invert the factor, form H^-1,
   // factor again.
@@ -161,29 +210,16 @@ std::optional<QuantizedWeight> gptqWeight(const float *w0, int64_t K, int64_t N,
   if (!cholesky(hinv, K))
     return std::nullopt;
   // hinv now holds L2 with H^-1 = L2 L2^T; U = L2^T, so U[k][j] = L2[j][k].
-  int64_t gs = group > 0 ? group : K, G = (K + gs - 1) / gs;
-  QuantizedWeight r;
-  r.q.assign(K * N, 0);
-  r.scale.assign(G * N, 0);
-  r.zp.assign(asym ? G * N : 0, 0);
-  std::vector<BlockParams> params(N);
   std::vector<float> err(N);
   for (int64_t k = 0; k < K; ++k) {
-    if (k % gs == 0) {
-      int64_t g = k / gs, k1 = std::min(K, k + gs);
-      for (int64_t n = 0; n < N; ++n) {
-        params[n] = blockParams(w.data(), N, n, k, k1, bits, asym, 1.0f);
-        r.scale[g * N + n] = params[n].s;
-        if (asym)
-          r.zp[g * N + n] = (char)params[n].z;
-      }
-    }
+    int64_t row = order[k];
+    const BlockParams *p = &params[(row / gs) * N];
     double d = hinv[k * K + k];
     for (int64_t n = 0; n < N; ++n) {
       float v = w[k * N + n];
-      int32_t q = params[n].quantize(v);
-      r.q[k * N + n] = (char)q;
-      err[n] = float((double(v) - params[n].dequantize(q)) / d);
+      int32_t q = p[n].quantize(v);
+      r.q[row * N + n] = (char)q;
+      err[n] = float((double(v) - p[n].dequantize(q)) / d);
     }
     for (int64_t j = k + 1; j < K; ++j) {
       float u = float(hinv[j * K + k]);

@@ -52,11 +52,12 @@ def QccQuantizeWeights : Pass<"qcc-quantize-weights", "mlir::func::FuncOp"> {
       along K, the last block shorter when g does not divide K;
     * `algo=rtn` rounds to nearest; `algo=mse` searches, per scale block, a
       clipping ratio (1.0, 0.98, ..., 0.52 of the range) minimizing the
-      weight reconstruction error; `algo=gptq` quantizes input rows in order
-      and compensates each row's rounding error on the rows still to come
-      through the layer's calibration Hessian (`qcc.calib_hessian`, X^T X /
-      n over the calibration inputs, set by the driver), damped by 1 % of
-      its mean diagonal;
+      weight reconstruction error; `algo=gptq` fixes each group's range by
+      that search, then quantizes input rows in order of decreasing Hessian
+      diagonal and compensates each row's rounding error on the rows still
+      to come through the layer's calibration Hessian (`qcc.calib_hessian`,
+      X^T X / n over the calibration inputs, set by the driver), damped by
+      1 % of its mean diagonal;
     * `act=dynamic` adds int8 per-row activations (`act_params`); `none`
       keeps activations float (weight-only).
 
