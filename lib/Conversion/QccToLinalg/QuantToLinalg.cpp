@@ -336,23 +336,15 @@ struct LowerRequantize : OpRewritePattern<RequantizeOp> {
   }
 };
 
-/// q - zero_point as i32; a 1-D zero point runs along `zpDim`.
-Value centered(OpBuilder &b, Location loc, Value q, Value zp, bool isSigned, int64_t zpDim) {
-  MLIRContext *ctx = b.getContext();
+/// q - zero_point as i32, the zero point (if any) read through `zpMap`.
+Value centered(OpBuilder &b, Location loc, Value q, Value zp, AffineMap zpMap, bool isSigned) {
   auto t = ttype(q);
   int64_t rank = t.getRank();
   SmallVector<Value> ins{q};
   SmallVector<AffineMap> maps{b.getMultiDimIdentityMap(rank)};
   if (zp) {
-    auto zt = ttype(zp);
     ins.push_back(zp);
-    bool scalar = zt.getRank() == 0 || (zt.getRank() == 1 && zt.getDimSize(0) == 1 &&
-                                        t.getDimSize(zpDim) != 1);
-    maps.push_back(scalar ? AffineMap::get(rank, 0,
-                                           SmallVector<AffineExpr>(
-                                               zt.getRank(), getAffineConstantExpr(0, ctx)),
-                                           ctx)
-                          : AffineMap::get(rank, 0, getAffineDimExpr(zpDim, ctx)));
+    maps.push_back(zpMap);
   }
   maps.push_back(b.getMultiDimIdentityMap(rank));
   auto i32Type = RankedTensorType::get(t.getShape(), b.getI32Type());
@@ -367,17 +359,36 @@ Value centered(OpBuilder &b, Location loc, Value q, Value zp, bool isSigned, int
                  });
 }
 
+/// A MatMulInteger zero point's map: a scalar (rank 0, or [1] on a dim that
+/// is not 1), else one per index of `dim`.
+AffineMap matmulZpMap(MLIRContext *ctx, Value operand, Value zp, int64_t dim) {
+  if (!zp)
+    return AffineMap();
+  auto t = ttype(operand), zt = ttype(zp);
+  int64_t rank = t.getRank();
+  bool scalar = zt.getRank() == 0 ||
+                (zt.getRank() == 1 && zt.getDimSize(0) == 1 && t.getDimSize(dim) != 1);
+  if (scalar)
+    return AffineMap::get(
+        rank, 0, SmallVector<AffineExpr>(zt.getRank(), getAffineConstantExpr(0, ctx)), ctx);
+  return AffineMap::get(rank, 0, getAffineDimExpr(dim, ctx));
+}
+
 /// ONNX MatMulInteger: zero points are scalars, per row of lhs or per
 /// column of rhs; the products accumulate in i32.
 struct LowerQMatMul : OpRewritePattern<QMatMulOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(QMatMulOp op, PatternRewriter &b) const override {
     Location loc = op.getLoc();
-    auto lt = ttype(op.getLhs()), rt = ttype(op.getRhs());
+    MLIRContext *ctx = b.getContext();
+    int64_t rowDim = std::max<int64_t>(ttype(op.getLhs()).getRank() - 2, 0);
+    int64_t colDim = ttype(op.getRhs()).getRank() - 1;
     Value lhs = centered(b, loc, op.getLhs(), op.getLhsZeroPoint(),
-                         op.getLhsParams().getIsSigned(), std::max<int64_t>(lt.getRank() - 2, 0));
+                         matmulZpMap(ctx, op.getLhs(), op.getLhsZeroPoint(), rowDim),
+                         op.getLhsParams().getIsSigned());
     Value rhs = centered(b, loc, op.getRhs(), op.getRhsZeroPoint(),
-                         op.getRhsParams().getIsSigned(), rt.getRank() - 1);
+                         matmulZpMap(ctx, op.getRhs(), op.getRhsZeroPoint(), colDim),
+                         op.getRhsParams().getIsSigned());
     b.replaceOpWithNewOp<MatMulOp>(op, op.getType(), lhs, rhs);
     return success();
   }
@@ -481,21 +492,11 @@ struct LowerQLinear : OpRewritePattern<QLinearOp> {
         [&](OpBuilder &nb, Location l, ValueRange a) {
           return quantizeToI32(nb, l, a[0], a[1], Value(), ap);
         });
-    // Centered weight as [G, gs, N].
-    Value wc = centered(b, loc, op.getWeight(), Value(), wp.getIsSigned(), 1);
-    if (Value zp = op.getWeightZeroPoint()) {
-      // Zero points follow the scale's layout: per group [G, N] or per column.
-      AffineMap zmap = paramMap(ctx, wp, 2, ttype(zp));
-      bool isSigned = wp.getIsSigned();
-      wc = generic(b, loc, emptyTensor(b, loc, RankedTensorType::get({K, N}, i32), {}),
-                   ValueRange{op.getWeight(), zp},
-                   {b.getMultiDimIdentityMap(2), zmap, b.getMultiDimIdentityMap(2)},
-                   {IteratorType::parallel, IteratorType::parallel},
-                   [&](OpBuilder &nb, Location l, ValueRange a) {
-                     return nb.create<arith::SubIOp>(l, widen(nb, l, a[0], isSigned),
-                                                     widen(nb, l, a[1], isSigned));
-                   });
-    }
+    // Centered weight as [G, gs, N]; zero points follow the scale's layout
+    // (per group [G, N] or per column).
+    Value wzp = op.getWeightZeroPoint();
+    Value wc = centered(b, loc, op.getWeight(), wzp,
+                        wzp ? paramMap(ctx, wp, 2, ttype(wzp)) : AffineMap(), wp.getIsSigned());
     if (Kp != K)
       wc = pad(wc, RankedTensorType::get({Kp, N}, i32), {}, b.getI32IntegerAttr(0));
     wc = b.create<tensor::ExpandShapeOp>(loc, RankedTensorType::get({G, gs, N}, i32), wc,

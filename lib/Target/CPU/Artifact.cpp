@@ -58,7 +58,7 @@ FailureOr<ModelSignature> getModelSignature(ModuleOp module, StringRef function)
   return sig;
 }
 
-static const char *dtypeCName(int32_t d) {
+const char *manifestDtypeName(int32_t d) {
   switch (d) {
   case 1: return "float32";
   case 2: return "uint8";
@@ -171,7 +171,7 @@ std::string generateHeader(const ModelSignature &sig, const std::string &name) {
   auto describe = [&](StringRef title, const std::vector<TensorSignature> &ts) {
     os << " * " << title << ":\n";
     for (const TensorSignature &t : ts) {
-      os << " *   " << t.name << ": " << dtypeCName(t.dtype) << " [";
+      os << " *   " << t.name << ": " << manifestDtypeName(t.dtype) << " [";
       for (size_t d = 0; d < t.dims.size(); ++d)
         os << (d ? ", " : "") << (t.dims[d] < 0 ? t.dimNames[d] : std::to_string(t.dims[d]));
       os << "]\n";
@@ -238,7 +238,7 @@ static llvm::json::Value tensorJson(const TensorSignature &t) {
   for (size_t d = 0; d < t.dims.size(); ++d)
     dims.push_back(t.dims[d] < 0 ? llvm::json::Value(t.dimNames[d])
                                  : llvm::json::Value(t.dims[d]));
-  return llvm::json::Object{{"name", t.name}, {"dtype", dtypeCName(t.dtype)}, {"shape", std::move(dims)}};
+  return llvm::json::Object{{"name", t.name}, {"dtype", manifestDtypeName(t.dtype)}, {"shape", std::move(dims)}};
 }
 
 static LogicalResult writeFile(StringRef path, StringRef data, Location loc) {

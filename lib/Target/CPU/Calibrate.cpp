@@ -99,20 +99,6 @@ FailureOr<Sample> readSample(StringRef sample, Location loc) {
   return s;
 }
 
-const char *dtypeName(int32_t d) {
-  switch (d) {
-  case 1: return "float32";
-  case 2: return "uint8";
-  case 3: return "int8";
-  case 6: return "int32";
-  case 7: return "int64";
-  case 9: return "bool";
-  case 10: return "float16";
-  case 11: return "float64";
-  default: return "another type";
-  }
-}
-
 template <typename T> T symbol(llvm::sys::DynamicLibrary &lib, const std::string &name) {
   return reinterpret_cast<T>(lib.getAddressOfSymbol(name.c_str()));
 }
@@ -217,9 +203,9 @@ FailureOr<qcc::Calibration> qcc::calibrate(ModuleOp module, StringRef function,
       NpyArray &a = it->second;
       if (a.dtype != t.dtype || a.shape.size() != t.dims.size()) {
         status = emitError(loc) << "calibration sample '" << sample << "', input '" << t.name
-                                << "': got " << dtypeName(a.dtype) << " of rank "
+                                << "': got " << manifestDtypeName(a.dtype) << " of rank "
                                 << a.shape.size() << ", the model takes "
-                                << dtypeName(t.dtype) << " of rank " << t.dims.size();
+                                << manifestDtypeName(t.dtype) << " of rank " << t.dims.size();
         break;
       }
       ins.push_back(a.data.data());

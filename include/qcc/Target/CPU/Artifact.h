@@ -23,6 +23,9 @@ struct ModelSignature {
   std::vector<TensorSignature> inputs, outputs;
 };
 
+/// An ONNX element type's name in manifests and messages ("float32", ...).
+const char *manifestDtypeName(int32_t dtype);
+
 /// Reads the imported function's signature (names, dtypes, symbolic dims);
 /// call before lowering, which drops these attributes.
 mlir::FailureOr<ModelSignature> getModelSignature(mlir::ModuleOp module,

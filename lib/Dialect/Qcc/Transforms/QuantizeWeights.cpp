@@ -41,6 +41,14 @@ struct BlockParams {
   float dequantize(int32_t q) const { return float(q - z) * s; }
 };
 
+/// The integer range of a scheme, zero scale.
+BlockParams intRange(unsigned bits, bool asym) {
+  if (asym)
+    return {0, float((1 << bits) - 1), 0};
+  float qmax = float((1 << (bits - 1)) - 1);
+  return {-qmax - 1, qmax, 0};
+}
+
 BlockParams blockParams(const float *w, int64_t N, int64_t n, int64_t k0, int64_t k1,
                         unsigned bits, bool asym, float ratio) {
   float lo = 0, hi = 0;
@@ -48,25 +56,20 @@ BlockParams blockParams(const float *w, int64_t N, int64_t n, int64_t k0, int64_
     lo = std::min(lo, w[k * N + n]);
     hi = std::max(hi, w[k * N + n]);
   }
-  float qmin, qmax, s;
-  int32_t z = 0;
+  BlockParams p = intRange(bits, asym);
   if (asym) {
-    qmin = 0;
-    qmax = float((1 << bits) - 1);
     lo *= ratio;
     hi *= ratio;
-    s = (hi - lo) / qmax;
-    if (s == 0)
-      s = 1;
-    z = (int32_t)std::min(qmax, std::max(qmin, std::nearbyint(-lo / s)));
+    p.s = (hi - lo) / p.qmax;
+    if (p.s == 0)
+      p.s = 1;
+    p.z = (int32_t)std::min(p.qmax, std::max(p.qmin, std::nearbyint(-lo / p.s)));
   } else {
-    qmax = float((1 << (bits - 1)) - 1);
-    qmin = -qmax - 1;
-    s = std::max(-lo, hi) * ratio / qmax;
-    if (s == 0)
-      s = 1;
+    p.s = std::max(-lo, hi) * ratio / p.qmax;
+    if (p.s == 0)
+      p.s = 1;
   }
-  return {qmin, qmax, s, z};
+  return p;
 }
 
 /// Quantizes one scale block at clipping ratio `ratio`: fills q / scale /
@@ -85,6 +88,47 @@ double quantizeBlock(const float *w, int64_t N, int64_t n, int64_t k0, int64_t k
   scale = p.s;
   zp = (char)p.z;
   return err;
+}
+
+QuantizedWeight quantizeWeight(const float *w, int64_t K, int64_t N, unsigned bits,
+                               int64_t group, bool asym, bool mse) {
+  int64_t gs = group > 0 ? group : K, G = (K + gs - 1) / gs;
+  QuantizedWeight r;
+  r.q.assign(K * N, 0);
+  r.scale.assign(G * N, 0);
+  r.zp.assign(asym ? G * N : 0, 0);
+  std::vector<char> trial(mse ? K * N : 0);
+  double signal = 0, noise = 0;
+  for (int64_t k = 0; k < K * N; ++k)
+    signal += double(w[k]) * w[k];
+  for (int64_t g = 0; g < G; ++g) {
+    int64_t k0 = g * gs, k1 = std::min(K, k0 + gs);
+    for (int64_t n = 0; n < N; ++n) {
+      char z = 0;
+      float s = 0;
+      double best = quantizeBlock(w, N, n, k0, k1, bits, asym, 1.0f, r.q.data(), s, z);
+      r.scale[g * N + n] = s;
+      if (asym)
+        r.zp[g * N + n] = z;
+      for (int i = 1; mse && i <= 24; ++i) {
+        float ts;
+        char tz;
+        double e = quantizeBlock(w, N, n, k0, k1, bits, asym, 1.0f - 0.02f * i,
+                                 trial.data(), ts, tz);
+        if (e < best) {
+          best = e;
+          r.scale[g * N + n] = ts;
+          if (asym)
+            r.zp[g * N + n] = tz;
+          for (int64_t k = k0; k < k1; ++k)
+            r.q[k * N + n] = trial[k * N + n];
+        }
+      }
+      noise += best;
+    }
+  }
+  r.sqnrDb = noise == 0 ? INFINITY : 10 * std::log10(signal / noise);
+  return r;
 }
 
 /// In-place lower Cholesky factor of a symmetric positive definite K x K
@@ -132,35 +176,16 @@ std::optional<QuantizedWeight> gptqWeight(const float *w0, int64_t K, int64_t N,
     }
     h[i * K + i] += 0.01 * (mean > 0 ? mean : 1);
   }
-  int64_t gs = group > 0 ? group : K, G = (K + gs - 1) / gs;
-  QuantizedWeight r;
-  r.q.assign(K * N, 0);
-  r.scale.assign(G * N, 0);
-  r.zp.assign(asym ? G * N : 0, 0);
+  int64_t gs = group > 0 ? group : K;
   // Scales per group from the weights before any update ("static groups",
   // so rows can be taken in any order), each range chosen by the clipping
-  // search.
-  std::vector<BlockParams> params(G * N);
-  for (int64_t g = 0; g < G; ++g)
-    for (int64_t n = 0; n < N; ++n) {
-      int64_t k0 = g * gs, k1 = std::min(K, k0 + gs);
-      double best = INFINITY;
-      for (int i = 0; i <= 24; ++i) {
-        BlockParams t = blockParams(w.data(), N, n, k0, k1, bits, asym, 1.0f - 0.02f * i);
-        double e = 0;
-        for (int64_t k = k0; k < k1; ++k) {
-          double d = double(w[k * N + n]) - t.dequantize(t.quantize(w[k * N + n]));
-          e += d * d;
-        }
-        if (e < best) {
-          best = e;
-          params[g * N + n] = t;
-        }
-      }
-      r.scale[g * N + n] = params[g * N + n].s;
-      if (asym)
-        r.zp[g * N + n] = (char)params[g * N + n].z;
-    }
+  // search; the rows' integers are replaced below.
+  QuantizedWeight r = quantizeWeight(w.data(), K, N, bits, group, asym, /*mse=*/true);
+  std::vector<BlockParams> params(r.scale.size(), intRange(bits, asym));
+  for (size_t i = 0; i < params.size(); ++i) {
+    params[i].s = r.scale[i];
+    params[i].z = asym ? int32_t((unsigned char)r.zp[i]) : 0;
+  }
   // Rows by decreasing Hessian diagonal: the inputs with the most energy
   // are quantized first, while the most rows remain to absorb their error.
   std::vector<int64_t> order(K);
@@ -257,46 +282,6 @@ double outputSqnrDb(const float *w, const std::vector<float> &dq, int64_t K, int
   return noise <= 0 ? INFINITY : 10 * std::log10(signal / noise);
 }
 
-QuantizedWeight quantizeWeight(const float *w, int64_t K, int64_t N, unsigned bits,
-                               int64_t group, bool asym, bool mse) {
-  int64_t gs = group > 0 ? group : K, G = (K + gs - 1) / gs;
-  QuantizedWeight r;
-  r.q.assign(K * N, 0);
-  r.scale.assign(G * N, 0);
-  r.zp.assign(asym ? G * N : 0, 0);
-  std::vector<char> trial(mse ? K * N : 0);
-  double signal = 0, noise = 0;
-  for (int64_t k = 0; k < K * N; ++k)
-    signal += double(w[k]) * w[k];
-  for (int64_t g = 0; g < G; ++g) {
-    int64_t k0 = g * gs, k1 = std::min(K, k0 + gs);
-    for (int64_t n = 0; n < N; ++n) {
-      char z = 0;
-      float s = 0;
-      double best = quantizeBlock(w, N, n, k0, k1, bits, asym, 1.0f, r.q.data(), s, z);
-      r.scale[g * N + n] = s;
-      if (asym)
-        r.zp[g * N + n] = z;
-      for (int i = 1; mse && i <= 24; ++i) {
-        float ts;
-        char tz;
-        double e = quantizeBlock(w, N, n, k0, k1, bits, asym, 1.0f - 0.02f * i,
-                                 trial.data(), ts, tz);
-        if (e < best) {
-          best = e;
-          r.scale[g * N + n] = ts;
-          if (asym)
-            r.zp[g * N + n] = tz;
-          for (int64_t k = k0; k < k1; ++k)
-            r.q[k * N + n] = trial[k * N + n];
-        }
-      }
-      noise += best;
-    }
-  }
-  r.sqnrDb = noise == 0 ? INFINITY : 10 * std::log10(signal / noise);
-  return r;
-}
 
 } // namespace
 
@@ -420,7 +405,6 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
       if (auto v = o.getAs<StringAttr>("algo"))
         layerAlgo = v.getValue().str();
     }
-    bool asym = layerAsym;
     if (layerGroup >= K)
       layerGroup = 0;
     std::string name = linearLayerName(op, index);
@@ -436,7 +420,7 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
                         << "': gptq needs the calibration statistics of its input (--calib)";
         return signalPassFailure();
       }
-      auto g = gptqWeight(w.data(), K, N, layerBits, layerGroup, asym, hessian);
+      auto g = gptqWeight(w.data(), K, N, layerBits, layerGroup, layerAsym, hessian);
       if (!g) {
         op->emitError() << "layer '" << name
                         << "': the calibration Hessian is not positive definite";
@@ -444,7 +428,7 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
       }
       qw = std::move(*g);
     } else {
-      qw = quantizeWeight(w.data(), K, N, layerBits, layerGroup, asym, layerAlgo == "mse");
+      qw = quantizeWeight(w.data(), K, N, layerBits, layerGroup, layerAsym, layerAlgo == "mse");
     }
     int64_t G = layerGroup > 0 ? (K + layerGroup - 1) / layerGroup : 1;
     // The weight the layer computes with, for the error figures.
@@ -453,8 +437,8 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
     for (int64_t k = 0; k < K; ++k)
       for (int64_t n = 0; n < N; ++n) {
         int64_t g = layerGroup > 0 ? k / layerGroup : 0;
-        int32_t q = asym ? int32_t((unsigned char)qw.q[k * N + n]) : int32_t(qw.q[k * N + n]);
-        int32_t z = asym ? int32_t((unsigned char)qw.zp[g * N + n]) : 0;
+        int32_t q = layerAsym ? int32_t((unsigned char)qw.q[k * N + n]) : int32_t(qw.q[k * N + n]);
+        int32_t z = layerAsym ? int32_t((unsigned char)qw.zp[g * N + n]) : 0;
         dq[k * N + n] = float(q - z) * qw.scale[g * N + n];
         double d = double(w[k * N + n]) - dq[k * N + n];
         signal += double(w[k * N + n]) * w[k * N + n];
@@ -473,21 +457,21 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
     Value s = b.create<arith::ConstantOp>(
         loc, DenseElementsAttr::get(sType, ArrayRef<float>(qw.scale)));
     Value zp;
-    if (asym)
+    if (layerAsym)
       zp = b.create<arith::ConstantOp>(
           loc, DenseElementsAttr::getFromRawBuffer(
                    RankedTensorType::get(sType.getShape(), storage), ArrayRef<char>(qw.zp)));
     auto params = QuantParamsAttr::get(
-        ctx, layerBits, /*isSigned=*/!asym,
+        ctx, layerBits, /*isSigned=*/!layerAsym,
         layerGroup > 0 ? Granularity::PerGroup : Granularity::PerAxis, layerGroup > 0 ? 0 : 1,
-        layerGroup, /*isSymmetric=*/!asym, b.getF32Type());
+        layerGroup, /*isSymmetric=*/!layerAsym, b.getF32Type());
     QuantParamsAttr actParams;
     if (act == "dynamic")
       actParams = QuantParamsAttr::get(ctx, 8, true, Granularity::PerAxis, 0, 0, true,
                                        b.getF32Type());
     auto lin = b.create<QLinearOp>(loc, cast<RankedTensorType>(result.getType()),
                                    op.getLhs(), q, s, zp, bias, params, actParams);
-    std::string scheme = std::string(asym ? "u" : "s") + std::to_string(layerBits) +
+    std::string scheme = std::string(layerAsym ? "u" : "s") + std::to_string(layerBits) +
                          (layerGroup > 0 ? " g" + std::to_string(layerGroup) : " per-channel") +
                          (act == "dynamic" ? ", int8 activations" : ", float activations");
     SmallVector<NamedAttribute> report{
