@@ -35,9 +35,9 @@ from qcc.models import llama  # noqa: E402
 class Artifact:
     """A compiled model driven through its C API with ctypes."""
 
-    def __init__(self, qcc, onnx_path, workdir, name, threads):
-        subprocess.run([str(qcc), str(onnx_path), "-o", str(workdir / name), f"--name={name}"],
-                       check=True)
+    def __init__(self, qcc, onnx_path, workdir, name, threads, flags=()):
+        subprocess.run([str(qcc), str(onnx_path), "-o", str(workdir / name), f"--name={name}",
+                        *flags], check=True, stdout=subprocess.DEVNULL)
         self.lib = ctypes.CDLL(str(workdir / f"lib{name}.so"))
         f = lambda n: getattr(self.lib, f"{name}_{n}")
         self.inst = ctypes.c_void_p()

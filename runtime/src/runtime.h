@@ -59,6 +59,25 @@ void qcc_rt_sgemm_packed(qcc_rt_context *ctx, int64_t m, int64_t n, int64_t k,
                          intptr_t b, int64_t panel_width, intptr_t c, int64_t c_rs,
                          int64_t c_cs, int64_t c_b0, int64_t c_b1, int64_t c_b2);
 
+/* Header of a quantized weight packed by qcc-pack-weights; the tiles follow
+ * (docs/Kernels.md). The compiler writes it, the quantized kernels
+ * (qgemm.c) read it: both sides must agree field for field. */
+#define QCC_RT_QWEIGHT_MAGIC 0x31574351 /* "QCW1" */
+typedef struct qcc_rt_qweight {
+  int64_t magic;
+  int64_t bits;  /* 4 or 8 */
+  int64_t k, n;  /* logical weight [K, N] */
+  int64_t group; /* K per scale, a multiple of 8 (per column: K rounded up) */
+  int64_t nr;    /* columns per tile */
+  int64_t reserved[2];
+} qcc_rt_qweight;
+
+/* y[m x n] = x[m x k] * W + bias (bias may be NULL); rows x_rs / y_rs
+ * floats apart. With int8_act, rows of x are quantized per row first. */
+void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int64_t m,
+                         const qcc_rt_qweight *w, const float *bias, float *y, int64_t y_rs,
+                         int64_t int8_act);
+
 void qcc_rt_context_init(qcc_rt_context *ctx);
 void qcc_rt_context_release(qcc_rt_context *ctx);
 /* Changes the thread count; the pool restarts on next use. */

@@ -82,8 +82,14 @@ void qcc::registerCPUTargetDialects(DialectRegistry &registry) {
 }
 
 void qcc::buildCPULoweringPipeline(OpPassManager &pm, const ResolvedTarget &target) {
-  pm.addPass(std::make_unique<CheckCodegenSupport>());
   pm.addPass(createQccAddRuntimeContext());
+  // Quantized linear layers with constant weights run on the target's
+  // kernels from weights packed now; the rest take the reference lowering.
+  QccPackWeightsOptions pack;
+  pack.layout = qgemmLayout(target);
+  pm.addPass(createQccPackWeights(pack));
+  pm.addPass(createQccQLinearToRuntime());
+  pm.addPass(std::make_unique<CheckCodegenSupport>());
   // Graph cleanup.
   pm.addPass(createCanonicalizerPass());
   pm.addNestedPass<func::FuncOp>(createQccFuseNormalizations());

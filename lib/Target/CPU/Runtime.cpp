@@ -17,6 +17,9 @@
 #include "qcc/Target/CPU/Runtime_sgemm_avx512.inc"
 #include "qcc/Target/CPU/Runtime_sgemm_neon.inc"
 #include "qcc/Target/CPU/Runtime_sgemm_sse.inc"
+#include "qcc/Target/CPU/Runtime_qgemm_avx2.inc"
+#include "qcc/Target/CPU/Runtime_qgemm_generic_aarch64.inc"
+#include "qcc/Target/CPU/Runtime_qgemm_generic_x86_64.inc"
 #include "qcc/Target/CPU/Runtime_context_aarch64.inc"
 #include "qcc/Target/CPU/Runtime_context_x86_64.inc"
 
@@ -88,16 +91,35 @@ static SgemmVariant sgemmVariant(const llvm::Triple &triple,
   return {blob("sgemm_sse", kRuntime_sgemm_sse), 8};
 }
 
-int64_t qcc::sgemmPanelWidth(const ResolvedTarget &t) {
+/// The subtarget `t` names, or null if LLVM cannot build it.
+static std::unique_ptr<llvm::MCSubtargetInfo> subtargetInfo(const qcc::ResolvedTarget &t) {
   std::string error;
   const llvm::Target *target = llvm::TargetRegistry::lookupTarget(t.triple, error);
   if (!target)
-    return 0;
-  std::unique_ptr<llvm::MCSubtargetInfo> sti(
+    return nullptr;
+  return std::unique_ptr<llvm::MCSubtargetInfo>(
       target->createMCSubtargetInfo(t.triple, t.cpu, t.features));
-  if (!sti)
-    return 0;
-  return sgemmVariant(llvm::Triple(t.triple), *sti).panelWidth;
+}
+
+int64_t qcc::sgemmPanelWidth(const ResolvedTarget &t) {
+  auto sti = subtargetInfo(t);
+  return sti ? sgemmVariant(llvm::Triple(t.triple), *sti).panelWidth : 0;
+}
+
+/// The quantized-linear kernel variant for a target, and the packed weight
+/// layout it reads (qcc-pack-weights' `layout` option).
+static std::pair<Blob, const char *> qgemmVariant(const llvm::Triple &triple,
+                                                  const llvm::MCSubtargetInfo &sti) {
+  if (triple.getArch() == llvm::Triple::aarch64)
+    return {blob("qgemm_generic_aarch64", kRuntime_qgemm_generic_aarch64), "arm64.generic"};
+  if (sti.checkFeatures("+avx2,+fma"))
+    return {blob("qgemm_avx2", kRuntime_qgemm_avx2), "x86.avx2"};
+  return {blob("qgemm_generic_x86_64", kRuntime_qgemm_generic_x86_64), "x86.generic"};
+}
+
+std::string qcc::qgemmLayout(const ResolvedTarget &t) {
+  auto sti = subtargetInfo(t);
+  return sti ? qgemmVariant(llvm::Triple(t.triple), *sti).second : "";
 }
 
 LogicalResult qcc::linkKernels(llvm::Module &m, const llvm::TargetMachine &tm,
@@ -109,10 +131,13 @@ LogicalResult qcc::linkKernels(llvm::Module &m, const llvm::TargetMachine &tm,
     context = blob("context_aarch64", kRuntime_context_aarch64);
   else
     return emitError(loc) << "no kernel runtime for " << m.getTargetTriple(), failure();
-  sgemm = sgemmVariant(llvm::Triple(m.getTargetTriple()), *tm.getMCSubtargetInfo()).code;
+  llvm::Triple triple(m.getTargetTriple());
+  sgemm = sgemmVariant(triple, *tm.getMCSubtargetInfo()).code;
+  Blob qgemm = qgemmVariant(triple, *tm.getMCSubtargetInfo()).first;
   // The kernels call the thread pool: link them first so their references
   // pull in what they need.
-  if (failed(link(m, sgemm, true, loc)) || failed(link(m, context, true, loc)))
+  if (failed(link(m, sgemm, true, loc)) || failed(link(m, qgemm, true, loc)) ||
+      failed(link(m, context, true, loc)))
     return failure();
   // Private to this object: several models link into one program.
   for (llvm::Function &f : m)

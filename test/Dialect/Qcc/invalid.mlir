@@ -180,10 +180,10 @@ func.func @qlinear_k(%x: tensor<2x32xf32>, %w: tensor<64x8xi4>, %s: tensor<2x8xf
 
 // -----
 
-func.func @packed_size() -> tensor<32x16xi4, #qcc.packed<"x86.avx512vnni", [16, 4], #qcc.qparams<s4, per_group(0, 32)>>> {
-  // expected-error @+1 {{packed data has 100 bytes but layout needs 256}}
-  %w = qcc.packed_constant dense<0> : tensor<100xi8> : tensor<32x16xi4, #qcc.packed<"x86.avx512vnni", [16, 4], #qcc.qparams<s4, per_group(0, 32)>>>
-  return %w : tensor<32x16xi4, #qcc.packed<"x86.avx512vnni", [16, 4], #qcc.qparams<s4, per_group(0, 32)>>>
+func.func @packed_size() -> tensor<32x16xi4, #qcc.packed<"x86.avx2", [32, 8], #qcc.qparams<s4, per_group(0, 32)>>> {
+  // expected-error @+1 {{packed data has 100 bytes but layout needs 400}}
+  %w = qcc.packed_constant dense<0> : tensor<100xi8> : tensor<32x16xi4, #qcc.packed<"x86.avx2", [32, 8], #qcc.qparams<s4, per_group(0, 32)>>>
+  return %w : tensor<32x16xi4, #qcc.packed<"x86.avx2", [32, 8], #qcc.qparams<s4, per_group(0, 32)>>>
 }
 
 // -----
@@ -196,5 +196,10 @@ func.func @packed_no_encoding() -> tensor<32x16xi4> {
 
 // -----
 
-// expected-error @+1 {{packed tile must have 2 dims (rows, cols), got 1}}
+// expected-error @+1 {{packed group (tile[0]) must be a multiple of 8, got 12}}
+func.func private @group() attributes {e = #qcc.packed<"x", [12, 8], #qcc.qparams<s4, per_tensor>>}
+
+// -----
+
+// expected-error @+1 {{packed tile must have 2 dims (group, columns), got 1}}
 func.func private @tile() attributes {e = #qcc.packed<"x", [16], #qcc.qparams<s4, per_tensor>>}

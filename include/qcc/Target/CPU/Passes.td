@@ -68,6 +68,26 @@ def QccMatmulToRuntime : Pass<"qcc-matmul-to-runtime", "mlir::ModuleOp"> {
   ];
 }
 
+def QccQLinearToRuntime : Pass<"qcc-qlinear-to-runtime", "mlir::ModuleOp"> {
+  let summary = "run linear layers with packed weights through the quantized kernels";
+  let description = [{
+    Replaces each `qcc.qlinear` whose weight is a `qcc.packed_constant` (see
+    qcc-pack-weights) by a call to `qcc_rt_qlinear`, the runtime's kernel
+    for the target, on buffers: the input rows (all leading dims collapsed
+    into M), the packed bytes (now a 64-byte aligned constant global), the
+    bias (an empty buffer when there is none), a new output buffer, and
+    whether rows are quantized to int8 first (`act_params`). The call is
+    bracketed by `bufferization.to_memref` / `to_tensor` so the rest of the
+    function bufferizes around it. The kernels never build a dequantized
+    weight, and give the reference lowering's results (bit-identical with
+    int8 activations).
+  }];
+  let dependentDialects = [
+    "::mlir::bufferization::BufferizationDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect"
+  ];
+}
+
 def QccPlanMemory : Pass<"qcc-plan-memory", "mlir::ModuleOp"> {
   let summary = "place intermediate buffers in one arena with a static plan";
   let description = [{

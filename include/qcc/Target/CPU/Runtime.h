@@ -27,6 +27,11 @@ mlir::LogicalResult linkKernels(llvm::Module &m, const llvm::TargetMachine &tm,
 /// weights in. 0 if the target cannot be queried.
 int64_t sgemmPanelWidth(const ResolvedTarget &target);
 
+/// The packed-weight layout (`#qcc.packed` layout name) read by the
+/// quantized-linear kernel linkKernels picks for `target`; empty if the
+/// target cannot be queried.
+std::string qgemmLayout(const ResolvedTarget &target);
+
 } // namespace qcc
 
 #endif

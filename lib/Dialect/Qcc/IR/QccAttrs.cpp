@@ -165,11 +165,14 @@ PackedEncodingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
   if (layout.empty())
     return emitError() << "packed encoding needs a layout name";
   if (tile.size() != 2)
-    return emitError() << "packed tile must have 2 dims (rows, cols), got "
+    return emitError() << "packed tile must have 2 dims (group, columns), got "
                        << tile.size();
   for (int64_t t : tile)
     if (t <= 0)
       return emitError() << "packed tile dims must be positive";
+  // The kernels step through K eight at a time (two 4-deep chunks).
+  if (tile[0] % 8 != 0)
+    return emitError() << "packed group (tile[0]) must be a multiple of 8, got " << tile[0];
   if (!params)
     return emitError() << "packed encoding needs quantization params";
   return success();
@@ -177,7 +180,8 @@ PackedEncodingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 
 int64_t PackedEncodingAttr::getPackedByteSize(ArrayRef<int64_t> shape) const {
   assert(shape.size() == 2 && "packed weights are 2-D");
-  int64_t rows = llvm::alignTo(shape[0], getTile()[0]);
-  int64_t cols = llvm::alignTo(shape[1], getTile()[1]);
-  return llvm::divideCeil(rows * cols * getParams().getBits(), 8);
+  int64_t group = getTile()[0], nr = getTile()[1];
+  int64_t bits = getParams().getBits();
+  int64_t block = group * nr * bits / 8 + 4 * nr + (bits == 4 ? nr : 0);
+  return 64 + llvm::divideCeil(shape[0], group) * llvm::divideCeil(shape[1], nr) * block;
 }

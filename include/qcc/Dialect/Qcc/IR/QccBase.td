@@ -117,13 +117,16 @@ def Qcc_PackedEncodingAttr : AttrDef<Qcc_Dialect, "PackedEncoding"> {
   let summary = "physical tile layout of a packed weight";
   let description = [{
     A tensor encoding that marks a tensor as packed: the tensor's shape is the
-    logical (rows x cols) shape of the weight, and the data is stored as
-    `ceil(rows / tile[0]) x ceil(cols / tile[1])` tiles, each row-major, of
-    elements of `params`' storage width, padding with zeros. `layout` names
-    the kernel family that reads it (for example `"x86.avx512vnni"`); the
-    kernel defines the order of elements inside a tile.
+    logical `[K, N]` shape of the weight, and the data (see
+    docs/Kernels.md) is a 64-byte header followed by
+    `ceil(N / tile[1]) x ceil(K / tile[0])` blocks, one per tile of
+    `tile[1]` output columns and group of `tile[0]` K-steps, each holding
+    the group's weights four K-steps deep per column (4-bit values as nibble
+    pairs), its f32 scales and, for 4-bit weights, its zero points.
+    `layout` names the kernel family that reads it (for example
+    `"x86.avx2"`).
 
-    Example: `tensor<4096x4096xi4, #qcc.packed<"x86.avx512vnni", [16, 4],
+    Example: `tensor<4096x4096xi4, #qcc.packed<"x86.avx2", [32, 8],
     #qcc.qparams<s4, per_group(0, 32)>>>`.
   }];
   let parameters = (ins

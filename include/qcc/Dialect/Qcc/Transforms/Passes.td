@@ -90,6 +90,33 @@ def QccQuantizeWeights : Pass<"qcc-quantize-weights", "mlir::func::FuncOp"> {
   let dependentDialects = ["::qcc::QccDialect"];
 }
 
+def QccPackWeights : Pass<"qcc-pack-weights", "mlir::ModuleOp"> {
+  let summary = "pack quantized linear weights into the kernels' tile layout";
+  let description = [{
+    Replaces the constant integer weight of each `qcc.qlinear` that the
+    quantized kernels can run by a `qcc.packed_constant` whose type carries
+    `#qcc.packed<layout, [group, nr], params>` and whose bytes are the
+    layout of docs/Kernels.md: a 64-byte header (K, N, bits, group, nr),
+    then for each tile of `nr` output columns and each group of K, the
+    weights four K-steps deep per column (int4 as nibble pairs holding k and
+    k + 4, offset to unsigned), the group's f32 scales and, for int4, its
+    zero points. Per-column and per-tensor scales become one group spanning
+    K rounded up to 8. Entries past K or N are padding that dequantizes to 0.
+
+    Packed: int4 (signed or with zero points) and signed int8 without zero
+    points, per group of a multiple of 8, per column or per tensor. Other
+    weights keep their plain constants and the reference lowering. The pass
+    does nothing without a `layout` (the CPU pipeline names the layout of
+    the kernel variant it links for the target).
+  }];
+  let options = [
+    Option<"layout", "layout", "std::string", /*default=*/"\"\"",
+           "Kernel family that reads the data, e.g. x86.avx2 (empty: no packing)">,
+    Option<"nr", "nr", "int64_t", /*default=*/"8", "Output columns per tile">
+  ];
+  let dependentDialects = ["::qcc::QccDialect"];
+}
+
 def QccInsertObservers : Pass<"qcc-insert-observers", "mlir::func::FuncOp"> {
   let summary = "probe the input of every quantizable linear layer with qcc.observe";
   let description = [{

@@ -1,0 +1,215 @@
+"""Quantized linear layers and a 4-bit decoder: qcc vs onnxruntime.
+
+    python bench/bench_quant.py [--threads 2] [--quick] [--out bench/results_quant.md]
+
+Cases, each one ONNX model run by onnxruntime and by the qcc artifact on the
+same inputs (see bench/README.md):
+  * w4a8: MatMulNBits, 4-bit blocks of 32 with zero points,
+    accuracy_level 4 (onnxruntime quantizes activations to int8 per block,
+    qcc per row); the same file is compiled by qcc.
+  * w4a16: the same weights with accuracy_level 0 (float activations).
+  * w8a8: onnxruntime's dynamic int8 graph (DynamicQuantizeLinear +
+    MatMulInteger + scale multiply, s8 per-column weights) vs qcc --w8a8
+    on the float model (s8 per-column weights, int8 per-row activations).
+  * a Llama-style decoder quantized to MatMulNBits (block 32,
+    accuracy_level 4) by onnxruntime's own quantizer, the same file compiled
+    by qcc: prefill and decode tokens/s.
+Shapes K x N = 4096 x 4096 and 4096 x 14336 followed by 14336 x 4096, at
+M = 1, 4, 128, two distinct layers per model so weights stream from memory;
+times per layer. The same run measures two limits with bench/limits.c: the
+memory read bandwidth and the int8 dot-product peak; decode results are
+shown as a fraction of the bandwidth (weight bytes read per second),
+prefill results as a fraction of the peak.
+"""
+import argparse
+import json
+import pathlib
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+from onnx import TensorProto as T
+from onnx import helper as h
+from onnx import numpy_helper as nh
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "python"))
+sys.path.insert(0, str(ROOT / "bench"))
+from bench_float import Artifact, timeit  # noqa: E402
+from qcc.models import llama  # noqa: E402
+
+BLOCK = 32
+
+
+def save(path, nodes, k, inits, ms=False):
+    opsets = [h.make_opsetid("", 21)] + ([h.make_opsetid("com.microsoft", 1)] if ms else [])
+    g = h.make_graph(nodes, "q", [h.make_tensor_value_info("x", T.FLOAT, ["m", k])],
+                     [h.make_tensor_value_info(nodes[-1].output[0], T.FLOAT, None)], inits)
+    onnx.save(h.make_model(g, opset_imports=opsets, ir_version=10), str(path))
+
+
+def layer_shapes(k, n, layers):
+    return [(k, n) if i % 2 == 0 else (n, k) for i in range(layers)]
+
+
+def nbits_model(path, k, n, layers, accuracy_level, seed=0):
+    """MatMulNBits layers, u4 blocks of 32 with zero points, in
+    onnxruntime's packed format."""
+    rng = np.random.default_rng(seed)
+    nodes, inits, prev = [], [], "x"
+    for i, (kk, nn) in enumerate(layer_shapes(k, n, layers)):
+        kb = kk // BLOCK
+        q = rng.integers(0, 16, size=(nn, kb * BLOCK), dtype=np.uint8)
+        packed = (q[:, 0::2] | (q[:, 1::2] << 4)).astype(np.uint8).reshape(nn, kb, BLOCK // 2)
+        scales = (rng.random((nn, kb)) * 0.02 / np.sqrt(kk) + 0.001).astype(np.float32)
+        zp = rng.integers(6, 11, size=(nn, kb), dtype=np.uint8)
+        zpk = (zp[:, 0::2] | (zp[:, 1::2] << 4)).astype(np.uint8)
+        inits += [nh.from_array(packed, f"b{i}"), nh.from_array(scales.reshape(-1), f"s{i}"),
+                  nh.from_array(zpk.reshape(-1), f"z{i}")]
+        nodes.append(h.make_node("MatMulNBits", [prev, f"b{i}", f"s{i}", f"z{i}"], [f"y{i}"],
+                                 domain="com.microsoft", K=kk, N=nn, bits=4, block_size=BLOCK,
+                                 accuracy_level=accuracy_level))
+        prev = f"y{i}"
+    save(path, nodes, k, inits, ms=True)
+
+
+def float_model(path, k, n, layers, seed=0):
+    rng = np.random.default_rng(seed)
+    nodes, inits, prev = [], [], "x"
+    for i, (kk, nn) in enumerate(layer_shapes(k, n, layers)):
+        inits.append(nh.from_array((rng.standard_normal((kk, nn)) / np.sqrt(kk)).astype(np.float32), f"w{i}"))
+        nodes.append(h.make_node("MatMul", [prev, f"w{i}"], [f"y{i}"]))
+        prev = f"y{i}"
+    save(path, nodes, k, inits)
+
+
+def int8_model(path, k, n, layers, seed=0):
+    """onnxruntime's dynamic int8 graph: DynamicQuantizeLinear, MatMulInteger
+    with s8 weights, then float(acc) * (x_scale * w_scale[col])."""
+    rng = np.random.default_rng(seed)
+    nodes, inits, prev = [], [], "x"
+    for i, (kk, nn) in enumerate(layer_shapes(k, n, layers)):
+        w = (rng.standard_normal((kk, nn)) / np.sqrt(kk)).astype(np.float32)
+        ws = (np.abs(w).max(0) / 127).astype(np.float32)
+        wq = np.clip(np.rint(w / ws), -127, 127).astype(np.int8)
+        inits += [nh.from_array(wq, f"w{i}"), nh.from_array(ws, f"ws{i}")]
+        nodes += [h.make_node("DynamicQuantizeLinear", [prev], [f"xq{i}", f"xs{i}", f"xz{i}"]),
+                  h.make_node("MatMulInteger", [f"xq{i}", f"w{i}", f"xz{i}"], [f"acc{i}"]),
+                  h.make_node("Cast", [f"acc{i}"], [f"accf{i}"], to=T.FLOAT),
+                  h.make_node("Mul", [f"xs{i}", f"ws{i}"], [f"sc{i}"]),
+                  h.make_node("Mul", [f"accf{i}", f"sc{i}"], [f"y{i}"])]
+        prev = f"y{i}"
+    save(path, nodes, k, inits)
+
+
+def limits(threads):
+    exe = pathlib.Path(tempfile.mkdtemp(prefix="qcc-limits-")) / "limits"
+    subprocess.run(["clang-19", "-O2", "-march=native", "-pthread", str(ROOT / "bench" / "limits.c"),
+                    "-o", str(exe)], check=True)
+    return json.loads(subprocess.run([str(exe), str(threads)], check=True, capture_output=True,
+                                     text=True).stdout)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--qcc", default=str(ROOT / "build" / "bin" / "qcc"))
+    ap.add_argument("--out", default=str(ROOT / "bench" / "results_quant.md"))
+    ap.add_argument("--quick", action="store_true", help="smaller shapes, for a smoke run")
+    ap.add_argument("--no-decoder", action="store_true")
+    args = ap.parse_args()
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = args.threads
+    work = pathlib.Path(tempfile.mkdtemp(prefix="qcc-bench-"))
+    lim = limits(args.threads)
+    print(f"limits: {lim}", flush=True)
+    rows = []
+
+    def measure(labels, qcc_path, ort_path, flags, inputs, per, name):
+        order = [i.name for i in onnx.load(str(qcc_path), load_external_data=False).graph.input]
+        art = Artifact(args.qcc, qcc_path, work, name, args.threads, flags)
+        arrays = [[np.ascontiguousarray(f[n]) for n in order] for f in inputs]
+        t_qcc = [timeit(lambda: art.run(a)) / per for a in arrays]
+        art.close()
+        sess = ort.InferenceSession(str(ort_path), opts, providers=["CPUExecutionProvider"])
+        t_ort = [timeit(lambda: sess.run(None, f)) / per for f in inputs]
+        del sess
+        return list(zip(labels, t_qcc, t_ort))
+
+    shapes = [(1024, 1024)] if args.quick else [(4096, 4096), (4096, 14336)]
+    ms = (1, 4, 128)
+    layers = 2
+    for k, n in shapes:
+        dims = f"{k}x{n}" if k == n else f"{k}x{n} + {n}x{k}"
+        xs = [{"x": np.random.default_rng(1).standard_normal((m, k)).astype(np.float32)} for m in ms]
+        macs = k * n  # per row, per layer
+        for scheme in ("w4a8", "w4a16", "w8a8"):
+            if scheme == "w8a8":
+                qpath, opath = work / "f.onnx", work / "i8.onnx"
+                float_model(qpath, k, n, layers)
+                int8_model(opath, k, n, layers)
+                flags, wbytes, peer = ["--w8a8"], macs * 1.0 + 4 * n, "DQL+MatMulInteger"
+            else:
+                qpath = opath = work / "nb.onnx"
+                nbits_model(qpath, k, n, layers, 4 if scheme == "w4a8" else 0)
+                # qcc reads 4-bit weights, f32 scales and 8-bit zero points
+                # per block of 32.
+                flags, wbytes = [], macs * (0.5 + 5 / BLOCK)
+                peer = f"MatMulNBits acc{4 if scheme == 'w4a8' else 0}"
+            labels = [(scheme, peer, dims, m, wbytes, 2 * m * macs) for m in ms]
+            rows += measure(labels, qpath, opath, flags, xs, layers, f"{scheme}_{k}_{n}")
+            for p in (qpath, opath):
+                p.unlink(missing_ok=True)
+            print(rows[-1], flush=True)
+
+    dec = []
+    if not args.no_decoder:
+        cfg = llama.Config(vocab=4096, hidden=1024, heads=16, kv_heads=4, layers=4, ffn=2816) \
+            if not args.quick else llama.SIZES["medium"]
+        fpath, qpath = work / "llama.onnx", work / "llama_q4.onnx"
+        llama.build(str(fpath), cfg)
+        from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+        qz = MatMulNBitsQuantizer(onnx.load(str(fpath)), bits=4, block_size=BLOCK,
+                                  is_symmetric=False, accuracy_level=4)
+        qz.process()
+        qz.model.save_model_to_file(str(qpath))
+        feeds, prompt = [], 32
+        for s, p in ((prompt, 0), (1, prompt)):
+            past = [(np.zeros((1, cfg.kv_heads, p, cfg.head_dim), np.float32),) * 2
+                    for _ in range(cfg.layers)]
+            feeds.append(llama.feeds(cfg, np.ones((1, s), np.int64), past))
+        dec = measure([("prefill", prompt), ("decode", 1)], qpath, qpath, [], feeds, 1, "llama")
+
+    lines = [f"qcc vs onnxruntime {ort.__version__}, {args.threads} threads each. Limits on this "
+             f"machine: memory read {lim['read_gbs']:.1f} GB/s, int8 dot-product peak "
+             f"{lim['int8_gops']:.0f} GOP/s ({lim['int8_isa']}).", "",
+             "Times per layer. GB/s: the layer's weight bytes (with scales and zero points) over "
+             "qcc's time; % bw: that over the measured read bandwidth (decode, M <= 4). GOP/s: "
+             "2*M*K*N over qcc's time; % peak: that over the int8 peak (M = 128). Ratio = "
+             "onnxruntime time / qcc time (> 1: qcc faster).", "",
+             "| scheme | peer | K x N | M | qcc ms | peer ms | ratio | qcc GB/s | % bw | qcc GOP/s | % peak |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for (scheme, peer, dims, m, wbytes, ops), tq, to in rows:
+        gbs, gops = wbytes / tq / 1e9, ops / tq / 1e9
+        bw = f"{100 * gbs / lim['read_gbs']:.0f}" if m <= 4 else ""
+        pk = f"{100 * gops / lim['int8_gops']:.0f}" if m >= 128 else ""
+        lines.append(f"| {scheme} | {peer} | {dims} | {m} | {tq * 1e3:.3f} | {to * 1e3:.3f} | "
+                     f"{to / tq:.2f} | {gbs:.1f} | {bw} | {gops:.0f} | {pk} |")
+    if dec:
+        lines += ["", f"Decoder (hidden {cfg.hidden}, {cfg.layers} layers, ffn {cfg.ffn}, vocab "
+                  f"{cfg.vocab}), MatMulNBits 4-bit block 32 accuracy_level 4 from onnxruntime's "
+                  "quantizer, the same file in both:", "",
+                  "| phase | qcc tokens/s | onnxruntime tokens/s | ratio |", "|---|---|---|---|"]
+        for (phase, tokens), tq, to in dec:
+            lines.append(f"| {phase} ({tokens} tok) | {tokens / tq:.1f} | {tokens / to:.1f} | "
+                         f"{to / tq:.2f} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    pathlib.Path(args.out).write_text(text)
+
+
+if __name__ == "__main__":
+    main()

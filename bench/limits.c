@@ -1,0 +1,149 @@
+/* Two physical limits of this machine, on T threads, printed as JSON:
+ *   read_gbs: memory read bandwidth, summing a buffer far larger than the
+ *             caches with 256-bit loads (each thread its own slice);
+ *   int8_gops: int8 dot-product peak, 12 independent accumulator chains per
+ *             thread of the widest int8 dot product the CPU has: AVX-512
+ *             VNNI vpdpbusd (64 MACs), AVX-VNNI vpdpbusd on ymm (32), or
+ *             AVX2 vpmaddubsw + vpmaddwd + vpaddd (32 MACs per three
+ *             instructions); one MAC counts as two ops.
+ * Built by bench_quant.py with the host compiler: clang -O2 -march=native. */
+#include <immintrin.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+typedef struct {
+  const uint8_t *data;
+  size_t bytes;
+  int reps;
+  int64_t sink;
+  long iters;
+  const char *isa;
+} job;
+
+static void *read_slice(void *p) {
+  job *j = p;
+  __m256i acc0 = _mm256_setzero_si256(), acc1 = acc0, acc2 = acc0, acc3 = acc0;
+  for (int r = 0; r < j->reps; ++r)
+    for (size_t i = 0; i < j->bytes; i += 128) {
+      acc0 = _mm256_add_epi64(acc0, _mm256_load_si256((const __m256i *)(j->data + i)));
+      acc1 = _mm256_add_epi64(acc1, _mm256_load_si256((const __m256i *)(j->data + i + 32)));
+      acc2 = _mm256_add_epi64(acc2, _mm256_load_si256((const __m256i *)(j->data + i + 64)));
+      acc3 = _mm256_add_epi64(acc3, _mm256_load_si256((const __m256i *)(j->data + i + 96)));
+    }
+  __m256i s = _mm256_add_epi64(_mm256_add_epi64(acc0, acc1), _mm256_add_epi64(acc2, acc3));
+  int64_t out[4];
+  _mm256_storeu_si256((__m256i *)out, s);
+  j->sink = out[0] + out[1] + out[2] + out[3];
+  return NULL;
+}
+
+#define CHAINS 12
+static void *dot_loop(void *p) {
+  job *j = p;
+  __m256i a = _mm256_set1_epi8(3), b = _mm256_set1_epi8(-2), ones = _mm256_set1_epi16(1);
+  int64_t sink = 0;
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+  __m512i a5 = _mm512_set1_epi8(3), b5 = _mm512_set1_epi8(-2), acc5[CHAINS];
+  for (int c = 0; c < CHAINS; ++c)
+    acc5[c] = _mm512_set1_epi32(c);
+  for (long i = 0; i < j->iters; ++i)
+    for (int c = 0; c < CHAINS; ++c)
+      acc5[c] = _mm512_dpbusd_epi32(acc5[c], a5, b5);
+  for (int c = 0; c < CHAINS; ++c)
+    sink += _mm512_reduce_add_epi32(acc5[c]);
+  j->isa = "avx512vnni vpdpbusd";
+  (void)a, (void)b, (void)ones;
+#elif defined(__AVXVNNI__)
+  __m256i acc[CHAINS];
+  for (int c = 0; c < CHAINS; ++c)
+    acc[c] = _mm256_set1_epi32(c);
+  for (long i = 0; i < j->iters; ++i)
+    for (int c = 0; c < CHAINS; ++c)
+      acc[c] = _mm256_dpbusd_avx_epi32(acc[c], a, b);
+  for (int c = 0; c < CHAINS; ++c)
+    sink += _mm256_extract_epi32(acc[c], 0);
+  j->isa = "avx-vnni vpdpbusd";
+  (void)ones;
+#else
+  __m256i acc[CHAINS], bc[CHAINS];
+  for (int c = 0; c < CHAINS; ++c) {
+    acc[c] = _mm256_set1_epi32(c);
+    bc[c] = _mm256_add_epi8(b, _mm256_set1_epi8((char)c));
+  }
+  for (long i = 0; i < j->iters; ++i) {
+    /* a is opaque each step: the products cannot be hoisted or shared. */
+    __asm__ volatile("" : "+x"(a));
+    for (int c = 0; c < CHAINS; ++c)
+      acc[c] = _mm256_add_epi32(acc[c], _mm256_madd_epi16(_mm256_maddubs_epi16(a, bc[c]), ones));
+  }
+  for (int c = 0; c < CHAINS; ++c)
+    sink += _mm256_extract_epi32(acc[c], 0);
+  j->isa = "avx2 vpmaddubsw+vpmaddwd+vpaddd";
+#endif
+  j->sink = sink;
+  return NULL;
+}
+
+static int macs_per_step(void) {
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+  return 64;
+#else
+  return 32;
+#endif
+}
+
+int main(int argc, char **argv) {
+  int threads = argc > 1 ? atoi(argv[1]) : 2;
+  if (threads < 1 || threads > 64)
+    threads = 1;
+  size_t bytes = (size_t)1 << 30;
+  uint8_t *buf = aligned_alloc(64, bytes);
+  if (!buf)
+    return 1;
+  memset(buf, 1, bytes);
+  pthread_t tid[64];
+  job jobs[64];
+  double best_read = 0;
+  for (int trial = 0; trial < 3; ++trial) {
+    double t0 = now();
+    for (int t = 0; t < threads; ++t) {
+      jobs[t] = (job){buf + bytes / threads * t, bytes / threads, 2, 0, 0, ""};
+      pthread_create(&tid[t], NULL, read_slice, &jobs[t]);
+    }
+    for (int t = 0; t < threads; ++t)
+      pthread_join(tid[t], NULL);
+    double gbs = 2.0 * bytes / (now() - t0) / 1e9;
+    best_read = gbs > best_read ? gbs : best_read;
+  }
+  free(buf);
+
+  double best_dot = 0;
+  const char *isa = "";
+  long iters = 20000000;
+  for (int trial = 0; trial < 3; ++trial) {
+    double t0 = now();
+    for (int t = 0; t < threads; ++t) {
+      jobs[t] = (job){NULL, 0, 0, 0, iters, ""};
+      pthread_create(&tid[t], NULL, dot_loop, &jobs[t]);
+    }
+    for (int t = 0; t < threads; ++t)
+      pthread_join(tid[t], NULL);
+    double ops = 2.0 * macs_per_step() * CHAINS * (double)iters * threads;
+    double gops = ops / (now() - t0) / 1e9;
+    best_dot = gops > best_dot ? gops : best_dot;
+    isa = jobs[0].isa;
+  }
+  printf("{\"threads\": %d, \"read_gbs\": %.2f, \"int8_gops\": %.1f, \"int8_isa\": \"%s\"}\n",
+         threads, best_read, best_dot, isa);
+  return 0;
+}

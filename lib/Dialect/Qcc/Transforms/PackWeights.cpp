@@ -1,0 +1,185 @@
+//===- PackWeights.cpp - quantized weights in the kernels' tile layout ----===//
+//
+// Rewrites the constant integer weight of each qcc.qlinear the quantized
+// kernels can run into a qcc.packed_constant holding the layout
+// docs/Kernels.md defines: a header, then per tile of `nr` output columns
+// and per group of K, the weights 4 deep per column (int4 as nibble pairs
+// k | k+4 << 4), the group's f32 scales and, for int4, its zero points.
+// Everything the kernel reads is in those bytes, so the scale and zero point
+// constants fall away once the layer is lowered.
+//
+//===----------------------------------------------------------------------===//
+#include "qcc/Dialect/Qcc/Transforms/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Matchers.h"
+#include "qcc/Dialect/Qcc/IR/QccOps.h"
+
+namespace qcc {
+#define GEN_PASS_DEF_QCCPACKWEIGHTS
+#include "qcc/Dialect/Qcc/Transforms/Passes.h.inc"
+} // namespace qcc
+
+using namespace mlir;
+using namespace qcc;
+
+namespace {
+/// Field for field the runtime's qcc_rt_qweight (runtime/src/runtime.h).
+constexpr int64_t kMagic = 0x31574351; // "QCW1"
+constexpr int64_t kHeaderBytes = 64;
+
+/// Integers of a dense constant, sign- or zero-extended per `isSigned`.
+std::optional<std::vector<int32_t>> intValues(Value v, bool isSigned) {
+  DenseIntElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  std::vector<int32_t> out;
+  out.reserve(attr.getNumElements());
+  for (const APInt &i : attr.getValues<APInt>())
+    out.push_back(int32_t(isSigned ? i.getSExtValue() : i.getZExtValue()));
+  return out;
+}
+
+std::optional<std::vector<float>> floatValues(Value v) {
+  DenseFPElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  std::vector<float> out;
+  out.reserve(attr.getNumElements());
+  for (const APFloat &f : attr.getValues<APFloat>()) {
+    bool lost;
+    APFloat g = f;
+    g.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
+    out.push_back(g.convertToFloat());
+  }
+  return out;
+}
+
+void putI64(std::vector<char> &bytes, size_t at, int64_t v) {
+  for (int i = 0; i < 8; ++i)
+    bytes[at + i] = char(uint64_t(v) >> (8 * i));
+}
+
+struct PackWeights : qcc::impl::QccPackWeightsBase<PackWeights> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (layout.empty())
+      return;
+    if (nr < 1) {
+      getOperation().emitError() << "qcc-pack-weights: nr must be positive, got " << nr;
+      return signalPassFailure();
+    }
+    getOperation().walk([&](QLinearOp op) { pack(op); });
+  }
+
+  void pack(QLinearOp op) {
+    auto wType = op.getWeight().getType();
+    if (wType.getEncoding() || !wType.hasStaticShape())
+      return;
+    QuantParamsAttr params = op.getWeightParams();
+    unsigned bits = params.getBits();
+    int64_t K = wType.getDimSize(0), N = wType.getDimSize(1);
+    // Scale blocks along K: per group, or one covering all of K.
+    int64_t group = 0;
+    switch (params.getGranularity()) {
+    case Granularity::PerGroup:
+      group = params.getGroupSize();
+      if (group % 8 != 0)
+        return; // the kernels step through K 8 at a time
+      break;
+    case Granularity::PerAxis:
+    case Granularity::PerTensor:
+      group = llvm::alignTo(K, 8);
+      break;
+    }
+    auto q = intValues(op.getWeight(), params.getIsSigned());
+    auto s = floatValues(op.getWeightScale());
+    if (!q || !s)
+      return;
+    std::vector<int32_t> zp;
+    if (Value z = op.getWeightZeroPoint()) {
+      auto v = intValues(z, params.getIsSigned());
+      if (!v)
+        return;
+      zp = std::move(*v);
+    }
+    // int8 goes through signed 8-bit dot products: only signed weights
+    // without zero points fit.
+    if (bits == 8 && (!params.getIsSigned() || llvm::any_of(zp, [](int32_t z) { return z; })))
+      return;
+    if (bits != 4 && bits != 8)
+      return;
+
+    int64_t groups = llvm::divideCeil(K, group);
+    int64_t tiles = llvm::divideCeil(N, nr);
+    int64_t weightBytes = group * nr * bits / 8;
+    int64_t blockBytes = weightBytes + 4 * nr + (bits == 4 ? nr : 0);
+    std::vector<char> bytes(kHeaderBytes + tiles * groups * blockBytes, 0);
+    int64_t header[] = {kMagic, bits, K, N, group, nr};
+    for (auto [i, v] : llvm::enumerate(header))
+      putI64(bytes, 8 * i, v);
+
+    auto scaleAt = [&](int64_t g, int64_t n) -> float {
+      switch (params.getGranularity()) {
+      case Granularity::PerGroup:
+        return (*s)[g * N + n];
+      case Granularity::PerAxis:
+        return (*s)[n];
+      case Granularity::PerTensor:
+        return (*s)[0];
+      }
+      return 0;
+    };
+    auto zpAt = [&](int64_t g, int64_t n) -> int32_t {
+      if (zp.empty())
+        return 0;
+      switch (params.getGranularity()) {
+      case Granularity::PerGroup:
+        return zp[g * N + n];
+      case Granularity::PerAxis:
+        return zp[n];
+      case Granularity::PerTensor:
+        return zp[0];
+      }
+      return 0;
+    };
+    // Signed int4 is stored offset by 8 (unsigned nibbles), zero points too.
+    int32_t offset = bits == 4 && params.getIsSigned() ? 8 : 0;
+    for (int64_t t = 0; t < tiles; ++t)
+      for (int64_t g = 0; g < groups; ++g) {
+        size_t blk = kHeaderBytes + (t * groups + g) * blockBytes;
+        for (int64_t c = 0; c < nr; ++c) {
+          int64_t n = t * nr + c;
+          if (n >= N)
+            continue;
+          float sc = scaleAt(g, n);
+          std::memcpy(&bytes[blk + weightBytes + 4 * c], &sc, 4);
+          int32_t z = zpAt(g, n) + offset;
+          if (bits == 4)
+            bytes[blk + weightBytes + 4 * nr + c] = char(z);
+          for (int64_t kg = 0; kg < group; ++kg) {
+            int64_t k = g * group + kg;
+            // Past K the weight equals the zero point: it dequantizes to 0.
+            int32_t v = k < K ? (*q)[k * N + n] + offset : z;
+            if (bits == 8) {
+              bytes[blk + (kg / 4) * nr * 4 + c * 4 + kg % 4] = char(v);
+            } else {
+              size_t at = blk + (kg / 8) * nr * 4 + c * 4 + kg % 4;
+              int shift = (kg % 8) / 4 * 4;
+              bytes[at] = char((unsigned char)bytes[at] | ((v & 15) << shift));
+            }
+          }
+        }
+      }
+
+    OpBuilder b(op);
+    auto enc = PackedEncodingAttr::get(op.getContext(), layout, {group, nr}, params);
+    auto packedType = RankedTensorType::get(wType.getShape(), wType.getElementType(), enc);
+    auto dataType = RankedTensorType::get({int64_t(bytes.size())}, b.getI8Type());
+    Value packed = b.create<PackedConstantOp>(
+        op.getLoc(), packedType, DenseElementsAttr::getFromRawBuffer(dataType, bytes));
+    op.getWeightMutable().assign(packed);
+  }
+};
+} // namespace

@@ -1,0 +1,120 @@
+//===- QLinearToRuntime.cpp - packed linear layers through the runtime ----===//
+#include "qcc/Target/CPU/Passes.h"
+
+#include "mlir/IR/SymbolTable.h"
+#include "qcc/Dialect/Qcc/IR/QccOps.h"
+#include "qcc/Target/CPU/RuntimeCalls.h"
+
+namespace qcc {
+#define GEN_PASS_DEF_QCCQLINEARTORUNTIME
+#include "qcc/Target/CPU/Passes.h.inc"
+} // namespace qcc
+
+using namespace mlir;
+
+namespace {
+constexpr char kQLinear[] = "qcc_rt_qlinear";
+
+struct QLinearToRuntime : qcc::impl::QccQLinearToRuntimeBase<QLinearToRuntime> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<qcc::QLinearOp> ops;
+    module.walk([&](qcc::QLinearOp op) {
+      if (op.getWeight().getDefiningOp<qcc::PackedConstantOp>())
+        ops.push_back(op);
+    });
+    if (ops.empty())
+      return;
+    SymbolTable symbols(module);
+    DenseMap<Operation *, memref::GlobalOp> globals;
+    for (qcc::QLinearOp op : ops) {
+      auto packed = op.getWeight().getDefiningOp<qcc::PackedConstantOp>();
+      memref::GlobalOp &global = globals[packed];
+      if (!global)
+        global = makeGlobal(module, symbols, packed);
+      lower(module, op, global);
+    }
+    for (auto [packed, global] : globals)
+      if (packed->use_empty())
+        packed->erase();
+  }
+
+  memref::GlobalOp makeGlobal(ModuleOp module, SymbolTable &symbols,
+                              qcc::PackedConstantOp packed) {
+    auto data = cast<DenseElementsAttr>(packed.getValue());
+    auto type = MemRefType::get(data.getType().getShape(), data.getType().getElementType());
+    OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+    auto global = b.create<memref::GlobalOp>(
+        packed.getLoc(), "qcc_qweight", b.getStringAttr("private"), type, data,
+        /*constant=*/true, b.getI64IntegerAttr(64));
+    symbols.insert(global); // renames on collision
+    return global;
+  }
+
+  void lower(ModuleOp module, qcc::QLinearOp op, memref::GlobalOp global) {
+    MLIRContext *ctx = &getContext();
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    Type f32 = b.getF32Type();
+    auto xType = op.getInput().getType();
+    auto yType = op.getType();
+    int64_t rank = xType.getRank();
+    int64_t K = op.getWeight().getType().getDimSize(0);
+    int64_t N = op.getWeight().getType().getDimSize(1);
+
+    // Rows: every leading dim collapsed into M (a vector is one row).
+    auto rows = [&](Value m, int64_t cols) -> Value {
+      if (rank == 1)
+        return b.create<memref::ExpandShapeOp>(loc, ArrayRef<int64_t>{1, cols}, m,
+                                               ArrayRef<ReassociationIndices>{{0, 1}});
+      if (rank == 2)
+        return m;
+      ReassociationIndices lead;
+      for (int64_t i = 0; i + 1 < rank; ++i)
+        lead.push_back(i);
+      return b.create<memref::CollapseShapeOp>(
+          loc, m, ArrayRef<ReassociationIndices>{lead, {rank - 1}});
+    };
+    auto dynamic2d = MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic}, f32);
+    auto dynamic1d = [&](Type elt) { return MemRefType::get({ShapedType::kDynamic}, elt); };
+
+    Value x = b.create<bufferization::ToMemrefOp>(
+        loc, MemRefType::get(xType.getShape(), f32), op.getInput());
+    x = b.create<memref::CastOp>(loc, dynamic2d, rows(x, K));
+
+    Value w = b.create<memref::GetGlobalOp>(loc, global.getType(), global.getSymName());
+    w = b.create<memref::CastOp>(loc, dynamic1d(b.getI8Type()), w);
+
+    Value bias;
+    if (Value bt = op.getBias())
+      bias = b.create<bufferization::ToMemrefOp>(
+          loc, MemRefType::get(cast<RankedTensorType>(bt.getType()).getShape(), f32), bt);
+    else
+      bias = b.create<memref::AllocaOp>(loc, MemRefType::get({0}, f32));
+    bias = b.create<memref::CastOp>(loc, dynamic1d(f32), bias);
+
+    SmallVector<Value> dynSizes;
+    for (int64_t i = 0; i < rank; ++i)
+      if (yType.isDynamicDim(i))
+        dynSizes.push_back(b.create<tensor::DimOp>(loc, op.getInput(), i));
+    auto outType = MemRefType::get(yType.getShape(), f32);
+    Value out = b.create<memref::AllocOp>(loc, outType, dynSizes, b.getI64IntegerAttr(64));
+    Value y = b.create<memref::CastOp>(loc, dynamic2d, rows(out, N));
+
+    Value act = b.create<arith::ConstantIntOp>(loc, op.getActParams() ? 1 : 0, 64);
+    Value context = qcc::runtimeContext(b, loc, op->getParentOfType<func::FuncOp>());
+    func::FuncOp fn = qcc::lookupOrDeclareRuntimeFunc(
+        module, kQLinear,
+        FunctionType::get(ctx,
+                          {context.getType(), dynamic2d, dynamic1d(b.getI8Type()),
+                           dynamic1d(f32), dynamic2d, b.getI64Type()},
+                          {}),
+        /*cInterface=*/true);
+    b.create<func::CallOp>(loc, fn, ValueRange{context, x, w, bias, y, act});
+    Value result = b.create<bufferization::ToTensorOp>(loc, yType, out, /*restrict=*/true,
+                                                       /*writable=*/true);
+    op.replaceAllUsesWith(result);
+    op.erase();
+  }
+};
+} // namespace

@@ -1,0 +1,460 @@
+/*===- qgemm.c - quantized linear layers on packed weights -----------------===
+ *
+ * y = x * dequantize(W) + bias with W packed at compile time by
+ * qcc-pack-weights (layout in docs/Kernels.md, header in runtime.h). With
+ * int8 activations each row of x is quantized once per call (symmetric,
+ * scale max|row| / 127, round half to even) and the group dot products
+ * accumulate exactly in int32; the float epilogue runs in the order of the
+ * reference (python/qcc/quant_ref.py):
+ *   t = 0; for g: t = t + float(acc_g) * s_w[g];  y = s_row * t (+ bias)
+ * so every variant gives bit-identical results. Weight-only layers compute
+ * x * (float(q - zp) * s_w) in float.
+ *
+ * The portable scalar code below is the reference every vector kernel is
+ * tested against; it is also what targets without a vector variant run.
+ *===----------------------------------------------------------------------===*/
+#include "runtime.h"
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
+
+/* The MLIR C-interface descriptors of the kernel's operands. */
+typedef struct {
+  float *allocated, *aligned;
+  int64_t offset, sizes[2], strides[2];
+} qcc_rt_f32_2d;
+typedef struct {
+  float *allocated, *aligned;
+  int64_t offset, size, stride;
+} qcc_rt_f32_1d;
+typedef struct {
+  int8_t *allocated, *aligned;
+  int64_t offset, size, stride;
+} qcc_rt_i8_1d;
+
+/* What one call works on, shared by the tasks. */
+typedef struct {
+  const qcc_rt_qweight *w;
+  const uint8_t *tiles;
+  int64_t m, groups, kp, block_bytes, tile_bytes;
+  const float *x; /* float rows (weight-only), x_rs floats apart */
+  int64_t x_rs;
+  const int8_t *qa; /* int8 rows, kp apart */
+  const float *sa;  /* row scales */
+  const int32_t *asum; /* per row and group: sum of the row's int8 values */
+  const float *bias;
+  float *y;
+  int64_t y_rs;
+} qlinear_job;
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Round half to even for |v| < 2^22 in the default rounding mode, without
+ * libm (the runtime is freestanding). */
+static float round_even(float v) {
+  const float magic = 12582912.0f; /* 1.5 * 2^23 */
+  return v >= 0 ? (v + magic) - magic : (v - magic) + magic;
+}
+
+static int64_t weight_bytes(const qcc_rt_qweight *w) { return w->group * w->nr * w->bits / 8; }
+
+/* Logical q[k][n] - zp as stored (k, n inside the padded tile). */
+static int32_t centered(const qcc_rt_qweight *w, const uint8_t *tiles, int64_t groups,
+                        int64_t block_bytes, int64_t k, int64_t n) {
+  int64_t nr = w->nr, g = k / w->group, kg = k % w->group;
+  const uint8_t *blk = tiles + ((n / nr) * groups + g) * block_bytes;
+  int64_t c = n % nr;
+  if (w->bits == 8)
+    return (int8_t)blk[(kg / 4) * nr * 4 + c * 4 + kg % 4];
+  int64_t pair = kg / 8, half = (kg % 8) / 4;
+  uint8_t byte = blk[pair * nr * 4 + c * 4 + kg % 4];
+  int32_t nib = half ? byte >> 4 : byte & 15;
+  return nib - (int32_t)blk[weight_bytes(w) + 4 * nr + c];
+}
+
+static float scale_of(const qcc_rt_qweight *w, const uint8_t *tiles, int64_t groups,
+                      int64_t block_bytes, int64_t g, int64_t n) {
+  const uint8_t *blk = tiles + ((n / w->nr) * groups + g) * block_bytes;
+  float s;
+  __builtin_memcpy(&s, blk + weight_bytes(w) + 4 * (n % w->nr), sizeof s);
+  return s;
+}
+
+/*--- Activation quantization -------------------------------------------*/
+
+/* Row r of x into qa (kp values, zeros past k), its scale and its group
+ * sums. */
+static void quantize_row_scalar(const qlinear_job *j, int64_t r, int8_t *qa, float *sa,
+                                int32_t *asum) {
+  const float *x = j->x + r * j->x_rs;
+  int64_t k = j->w->k, group = j->w->group;
+  float amax = 0;
+  for (int64_t i = 0; i < k; ++i) {
+    float a = x[i] < 0 ? -x[i] : x[i];
+    amax = a > amax ? a : amax;
+  }
+  float s = amax == 0 ? 1.0f : amax / 127.0f;
+  for (int64_t g = 0; g < j->groups; ++g)
+    asum[g] = 0;
+  for (int64_t i = 0; i < j->kp; ++i) {
+    int32_t q = 0;
+    if (i < k) {
+      float v = round_even(x[i] / s);
+      q = v > 127 ? 127 : v < -128 ? -128 : (int32_t)v;
+    }
+    qa[i] = (int8_t)q;
+    asum[i / group] += q;
+  }
+  *sa = s;
+}
+
+#if defined(__AVX2__)
+static float hmax8(__m256 v) {
+  __m128 m = _mm_max_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  m = _mm_max_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_max_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(m);
+}
+static int32_t hsum8i(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+/* The same values as quantize_row_scalar, 32 at a time. */
+static void quantize_row(const qlinear_job *j, int64_t r, int8_t *qa, float *sa, int32_t *asum) {
+  const float *x = j->x + r * j->x_rs;
+  int64_t k = j->w->k, group = j->w->group;
+  if (k % 32 != 0 || group % 32 != 0) {
+    quantize_row_scalar(j, r, qa, sa, asum);
+    return;
+  }
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  __m256 m = _mm256_setzero_ps();
+  for (int64_t i = 0; i < k; i += 8)
+    m = _mm256_max_ps(m, _mm256_and_ps(_mm256_loadu_ps(x + i), abs_mask));
+  float amax = hmax8(m);
+  float s = amax == 0 ? 1.0f : amax / 127.0f;
+  const __m256 vs = _mm256_set1_ps(s);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  for (int64_t g = 0; g < j->groups; ++g) {
+    __m256i sum = _mm256_setzero_si256();
+    for (int64_t i = g * group; i < (g + 1) * group; i += 32) {
+      __m256i q[4];
+      for (int u = 0; u < 4; ++u) {
+        __m256 v = _mm256_div_ps(_mm256_loadu_ps(x + i + 8 * u), vs);
+        q[u] = _mm256_cvtps_epi32(
+            _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        sum = _mm256_add_epi32(sum, q[u]);
+      }
+      __m256i p01 = _mm256_packs_epi32(q[0], q[1]), p23 = _mm256_packs_epi32(q[2], q[3]);
+      __m256i b = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p01, p23), order);
+      _mm256_storeu_si256((__m256i *)(qa + i), b);
+    }
+    asum[g] = hsum8i(sum);
+  }
+  for (int64_t i = j->groups * group; i < j->kp; ++i)
+    qa[i] = 0;
+  *sa = s;
+}
+#else
+#define quantize_row quantize_row_scalar
+#endif
+
+static void quantize_rows_task(void *data, int64_t begin, int64_t end, int thread) {
+  (void)thread;
+  qlinear_job *j = data;
+  for (int64_t r = begin; r < end; ++r)
+    quantize_row(j, r, (int8_t *)j->qa + r * j->kp, (float *)j->sa + r,
+                 (int32_t *)j->asum + r * j->groups);
+}
+
+/*--- Scalar reference ----------------------------------------------------*/
+
+/* Rows [r0, r1) x columns of tiles [t0, t1). */
+static void tiles_scalar(const qlinear_job *j, int64_t r0, int64_t r1, int64_t t0,
+                         int64_t t1) {
+  const qcc_rt_qweight *w = j->w;
+  int64_t n_end = t1 * w->nr < w->n ? t1 * w->nr : w->n;
+  for (int64_t r = r0; r < r1; ++r) {
+    float *y = j->y + r * j->y_rs;
+    for (int64_t n = t0 * w->nr; n < n_end; ++n) {
+      float out;
+      if (j->qa) {
+        const int8_t *qa = j->qa + r * j->kp;
+        float t = 0;
+        for (int64_t g = 0; g < j->groups; ++g) {
+          int32_t acc = 0;
+          for (int64_t k = g * w->group; k < (g + 1) * w->group && k < w->k; ++k)
+            acc += qa[k] * centered(w, j->tiles, j->groups, j->block_bytes, k, n);
+          float p = (float)acc * scale_of(w, j->tiles, j->groups, j->block_bytes, g, n);
+          t = t + p;
+        }
+        out = j->sa[r] * t;
+      } else {
+        const float *x = j->x + r * j->x_rs;
+        out = 0;
+        for (int64_t k = 0; k < w->k; ++k) {
+          float wd = (float)centered(w, j->tiles, j->groups, j->block_bytes, k, n) *
+                     scale_of(w, j->tiles, j->groups, j->block_bytes, k / w->group, n);
+          out += x[k] * wd;
+        }
+      }
+      y[n] = j->bias ? out + j->bias[n] : out;
+    }
+  }
+}
+
+/*--- AVX2 kernels --------------------------------------------------------*/
+
+#if defined(__AVX2__)
+/* Stores the first `cols` lanes of v. */
+static void store_cols(float *y, __m256 v, int64_t cols) {
+  if (cols == 8) {
+    _mm256_storeu_ps(y, v);
+    return;
+  }
+  float tmp[8];
+  _mm256_storeu_ps(tmp, v);
+  for (int64_t c = 0; c < cols; ++c)
+    y[c] = tmp[c];
+}
+
+static __m256 bias_cols(const float *bias, int64_t cols) {
+  if (cols == 8)
+    return _mm256_loadu_ps(bias);
+  float tmp[8] = {0};
+  for (int64_t c = 0; c < cols; ++c)
+    tmp[c] = bias[c];
+  return _mm256_loadu_ps(tmp);
+}
+
+/* MR (<= 4) int8 rows x one tile of 8 columns, int4 or int8 weights. The
+ * int4 bytes hold k and k + 4 in their low and high nibbles, so one load
+ * and two masks give two 4-deep chunks for all 8 columns; vpmaddubsw takes
+ * the unsigned nibbles against the signed activations (|sum| <= 4*15*127
+ * fits int16), and the zero point comes off per group as zp * sum(a). int8
+ * weights go as |w| against a with w's sign (|pair| <= 2*128*127). */
+static inline __attribute__((always_inline)) void
+tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
+  const qcc_rt_qweight *w = j->w;
+  const uint8_t *blk = j->tiles + tile * j->tile_bytes;
+  const int64_t wb = weight_bytes(w), group = w->group;
+  const __m256i ones = _mm256_set1_epi16(1), low4 = _mm256_set1_epi8(15);
+  __m256 t[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                 _mm256_setzero_ps()};
+  const int8_t *qa[4];
+  for (int r = 0; r < MR; ++r)
+    qa[r] = j->qa + (r0 + r) * j->kp;
+  for (int64_t g = 0; g < j->groups; ++g, blk += j->block_bytes) {
+    __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                      _mm256_setzero_si256()};
+    int64_t kg = g * group;
+    if (w->bits == 4) {
+      for (int64_t p = 0; p < group / 8; ++p) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 32 * p));
+        __m256i lo = _mm256_and_si256(v, low4);
+        __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+        for (int r = 0; r < MR; ++r) {
+          int32_t a0, a1;
+          __builtin_memcpy(&a0, qa[r] + kg + 8 * p, 4);
+          __builtin_memcpy(&a1, qa[r] + kg + 8 * p + 4, 4);
+          __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_set1_epi32(a0)),
+                                       _mm256_maddubs_epi16(hi, _mm256_set1_epi32(a1)));
+          acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(s, ones));
+        }
+      }
+      __m256i zp = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(blk + wb + 32)));
+      for (int r = 0; r < MR; ++r)
+        acc[r] = _mm256_sub_epi32(
+            acc[r], _mm256_mullo_epi32(zp, _mm256_set1_epi32(j->asum[(r0 + r) * j->groups + g])));
+    } else {
+      for (int64_t c = 0; c < group / 4; ++c) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 32 * c));
+        __m256i mag = _mm256_abs_epi8(v);
+        for (int r = 0; r < MR; ++r) {
+          int32_t a;
+          __builtin_memcpy(&a, qa[r] + kg + 4 * c, 4);
+          __m256i s = _mm256_maddubs_epi16(mag, _mm256_sign_epi8(_mm256_set1_epi32(a), v));
+          acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(s, ones));
+        }
+      }
+    }
+    __m256 sc = _mm256_loadu_ps((const float *)(blk + wb));
+    for (int r = 0; r < MR; ++r)
+      t[r] = _mm256_add_ps(t[r], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r]), sc));
+  }
+  int64_t cols = w->n - tile * 8 < 8 ? w->n - tile * 8 : 8;
+  for (int r = 0; r < MR; ++r) {
+    __m256 y = _mm256_mul_ps(_mm256_set1_ps(j->sa[r0 + r]), t[r]);
+    if (j->bias)
+      y = _mm256_add_ps(y, bias_cols(j->bias + tile * 8, cols));
+    store_cols(j->y + (r0 + r) * j->y_rs + tile * 8, y, cols);
+  }
+}
+
+/* The 4 x 8 int8 values of one chunk ([column][k] bytes) as 4 vectors of
+ * the 8 columns' centered values, one per k. */
+static inline __attribute__((always_inline)) void chunk_columns(__m256i v, int is_signed,
+                                                                __m256i zp, __m256 sc,
+                                                                __m256 out[4]) {
+  const __m256i by_k = _mm256_setr_epi8(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15,
+                                        0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  v = _mm256_permutevar8x32_epi32(_mm256_shuffle_epi8(v, by_k), order);
+  __m128i k01 = _mm256_castsi256_si128(v), k23 = _mm256_extracti128_si256(v, 1);
+  __m128i part[4] = {k01, _mm_srli_si128(k01, 8), k23, _mm_srli_si128(k23, 8)};
+  for (int i = 0; i < 4; ++i) {
+    __m256i q = is_signed ? _mm256_cvtepi8_epi32(part[i]) : _mm256_cvtepu8_epi32(part[i]);
+    out[i] = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(q, zp)), sc);
+  }
+}
+
+/* MR (<= 4) float rows x one tile: weights dequantized in registers. Rows
+ * are read kp wide, so x must be zero-padded past k. */
+static inline __attribute__((always_inline)) void
+tile_floatact(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
+  const qcc_rt_qweight *w = j->w;
+  const uint8_t *blk = j->tiles + tile * j->tile_bytes;
+  const int64_t wb = weight_bytes(w), group = w->group;
+  const __m256i low4 = _mm256_set1_epi8(15);
+  __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                   _mm256_setzero_ps()};
+  const float *x[4];
+  for (int r = 0; r < MR; ++r)
+    x[r] = j->x + (r0 + r) * j->x_rs;
+  for (int64_t g = 0; g < j->groups; ++g, blk += j->block_bytes) {
+    __m256 sc = _mm256_loadu_ps((const float *)(blk + wb));
+    int64_t kg = g * group;
+    __m256 wv[4];
+    if (w->bits == 4) {
+      __m256i zp = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(blk + wb + 32)));
+      for (int64_t p = 0; p < group / 8; ++p) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 32 * p));
+        for (int half = 0; half < 2; ++half) {
+          __m256i nib = half ? _mm256_and_si256(_mm256_srli_epi16(v, 4), low4)
+                             : _mm256_and_si256(v, low4);
+          chunk_columns(nib, 0, zp, sc, wv);
+          int64_t k = kg + 8 * p + 4 * half;
+          for (int i = 0; i < 4; ++i)
+            for (int r = 0; r < MR; ++r)
+              acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(x[r] + k + i), wv[i], acc[r]);
+        }
+      }
+    } else {
+      for (int64_t c = 0; c < group / 4; ++c) {
+        chunk_columns(_mm256_loadu_si256((const __m256i *)(blk + 32 * c)), 1,
+                      _mm256_setzero_si256(), sc, wv);
+        int64_t k = kg + 4 * c;
+        for (int i = 0; i < 4; ++i)
+          for (int r = 0; r < MR; ++r)
+            acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(x[r] + k + i), wv[i], acc[r]);
+      }
+    }
+  }
+  int64_t cols = w->n - tile * 8 < 8 ? w->n - tile * 8 : 8;
+  for (int r = 0; r < MR; ++r) {
+    __m256 y = acc[r];
+    if (j->bias)
+      y = _mm256_add_ps(y, bias_cols(j->bias + tile * 8, cols));
+    store_cols(j->y + (r0 + r) * j->y_rs + tile * 8, y, cols);
+  }
+}
+
+#define QCC_TILE_DISPATCH(fn, j, r, mr, tile)                                                  \
+  switch (mr) {                                                                                \
+  case 4: fn(j, r, 4, tile); break;                                                            \
+  case 3: fn(j, r, 3, tile); break;                                                            \
+  case 2: fn(j, r, 2, tile); break;                                                            \
+  default: fn(j, r, 1, tile); break;                                                           \
+  }
+
+static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
+  (void)thread;
+  const qlinear_job *j = data;
+  if (j->w->nr != 8) {
+    tiles_scalar(j, 0, j->m, begin, end);
+    return;
+  }
+  /* Each tile's weights stay in cache while all rows pass over them. */
+  for (int64_t tile = begin; tile < end; ++tile)
+    for (int64_t r = 0; r < j->m; r += 4) {
+      int64_t mr = j->m - r < 4 ? j->m - r : 4;
+      if (j->qa) {
+        QCC_TILE_DISPATCH(tile_int8act, j, r, mr, tile)
+      } else {
+        QCC_TILE_DISPATCH(tile_floatact, j, r, mr, tile)
+      }
+    }
+}
+#else
+static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
+  (void)thread;
+  const qlinear_job *j = data;
+  tiles_scalar(j, 0, j->m, begin, end);
+}
+#endif
+
+/*--- Entry point ---------------------------------------------------------*/
+
+static int threads_of(qcc_rt_context *ctx) { return ctx && ctx->num_threads > 1 ? ctx->num_threads : 1; }
+
+void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int64_t m,
+                         const qcc_rt_qweight *w, const float *bias, float *y, int64_t y_rs,
+                         int64_t int8_act) {
+  /* The compiler packed W for this kernel family; anything else is a
+   * mismatch between compiler and runtime, never user input. */
+  if (w->magic != QCC_RT_QWEIGHT_MAGIC || (w->bits != 4 && w->bits != 8) || w->nr < 1 ||
+      w->group < 8 || w->group % 8 != 0)
+    __builtin_trap();
+  qlinear_job j = {0};
+  j.w = w;
+  j.tiles = (const uint8_t *)w + sizeof(qcc_rt_qweight);
+  j.m = m;
+  j.groups = ceil_div(w->k, w->group);
+  j.kp = j.groups * w->group;
+  j.block_bytes = weight_bytes(w) + 4 * w->nr + (w->bits == 4 ? w->nr : 0);
+  j.tile_bytes = j.groups * j.block_bytes;
+  j.x = x;
+  j.x_rs = x_rs;
+  j.bias = bias;
+  j.y = y;
+  j.y_rs = y_rs;
+  int64_t tiles = ceil_div(w->n, w->nr);
+  int threads = threads_of(ctx);
+  int64_t grain = ceil_div(tiles, 4 * threads);
+  void *scratch = NULL;
+  if (int8_act) {
+    size_t bytes = (size_t)(m * j.kp) + (size_t)m * sizeof(float) +
+                   (size_t)(m * j.groups) * sizeof(int32_t) + 16;
+    scratch = malloc(bytes);
+    if (!scratch)
+      __builtin_trap();
+    j.asum = (int32_t *)scratch;
+    j.sa = (float *)(j.asum + m * j.groups);
+    j.qa = (int8_t *)(j.sa + m);
+    qcc_rt_parallel_for(ctx, m, ceil_div(m, 4 * threads), quantize_rows_task, &j);
+  } else if (w->k != j.kp) {
+    /* The vector kernels read rows kp wide: a zero-padded copy. */
+    float *xp = scratch = malloc((size_t)(m * j.kp) * sizeof(float));
+    if (!xp)
+      __builtin_trap();
+    for (int64_t r = 0; r < m; ++r)
+      for (int64_t k = 0; k < j.kp; ++k)
+        xp[r * j.kp + k] = k < w->k ? x[r * x_rs + k] : 0.0f;
+    j.x = xp;
+    j.x_rs = j.kp;
+  }
+  qcc_rt_parallel_for(ctx, tiles, grain, tiles_task, &j);
+  free(scratch);
+}
+
+void _mlir_ciface_qcc_rt_qlinear(qcc_rt_context *ctx, qcc_rt_f32_2d *x, qcc_rt_i8_1d *w,
+                                 qcc_rt_f32_1d *bias, qcc_rt_f32_2d *y, int64_t int8_act) {
+  qcc_rt_qlinear_impl(ctx, x->aligned + x->offset, x->strides[0], x->sizes[0],
+                      (const qcc_rt_qweight *)(w->aligned + w->offset),
+                      bias->size ? bias->aligned + bias->offset : NULL,
+                      y->aligned + y->offset, y->strides[0], int8_act);
+}
