@@ -23,6 +23,7 @@ prefill results as a fraction of the peak.
 """
 import argparse
 import json
+import logging
 import pathlib
 import subprocess
 import sys
@@ -172,6 +173,8 @@ def main():
         fpath, qpath = work / "llama.onnx", work / "llama_q4.onnx"
         llama.build(str(fpath), cfg)
         from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+        logging.getLogger("onnxruntime.quantization").setLevel(logging.WARNING)
+        logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer").setLevel(logging.WARNING)
         qz = MatMulNBitsQuantizer(onnx.load(str(fpath)), bits=4, block_size=BLOCK,
                                   is_symmetric=False, accuracy_level=4)
         qz.process()

@@ -35,6 +35,7 @@ typedef struct {
 
 /* What one call works on, shared by the tasks. */
 typedef struct {
+  qcc_rt_context *ctx;
   const qcc_rt_qweight *w;
   const uint8_t *tiles;
   int64_t m, groups, kp, block_bytes, tile_bytes;
@@ -210,6 +211,9 @@ static void tiles_scalar(const qlinear_job *j, int64_t r0, int64_t r1, int64_t t
 /*--- AVX2 kernels --------------------------------------------------------*/
 
 #if defined(__AVX2__)
+#ifndef QCC_PREFETCH
+#define QCC_PREFETCH 1024
+#endif
 /* Stores the first `cols` lanes of v. */
 static void store_cols(float *y, __m256 v, int64_t cols) {
   if (cols == 8) {
@@ -254,6 +258,9 @@ tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
     int64_t kg = g * group;
     if (w->bits == 4) {
       for (int64_t p = 0; p < group / 8; ++p) {
+        /* Weights stream from memory once: keep the next blocks coming. */
+        if ((p & 1) == 0)
+          _mm_prefetch((const char *)(blk + 32 * p + QCC_PREFETCH), _MM_HINT_T0);
         __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 32 * p));
         __m256i lo = _mm256_and_si256(v, low4);
         __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
@@ -363,6 +370,63 @@ tile_floatact(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
   }
 }
 
+/* Tile `tile` dequantized into panel[kp][8], k-major: the values
+ * tile_floatact computes in registers. */
+static void dequant_tile(const qlinear_job *j, int64_t tile, float *panel) {
+  const qcc_rt_qweight *w = j->w;
+  const uint8_t *blk = j->tiles + tile * j->tile_bytes;
+  const int64_t wb = weight_bytes(w), group = w->group;
+  const __m256i low4 = _mm256_set1_epi8(15);
+  for (int64_t g = 0; g < j->groups; ++g, blk += j->block_bytes) {
+    __m256 sc = _mm256_loadu_ps((const float *)(blk + wb));
+    __m256 wv[4];
+    float *out = panel + g * group * 8;
+    if (w->bits == 4) {
+      __m256i zp = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(blk + wb + 32)));
+      for (int64_t p = 0; p < group / 8; ++p) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 32 * p));
+        for (int half = 0; half < 2; ++half) {
+          chunk_columns(half ? _mm256_and_si256(_mm256_srli_epi16(v, 4), low4)
+                             : _mm256_and_si256(v, low4),
+                        0, zp, sc, wv);
+          for (int i = 0; i < 4; ++i)
+            _mm256_store_ps(out + (8 * p + 4 * half + i) * 8, wv[i]);
+        }
+      }
+    } else {
+      for (int64_t c = 0; c < group / 4; ++c) {
+        chunk_columns(_mm256_loadu_si256((const __m256i *)(blk + 32 * c)), 1,
+                      _mm256_setzero_si256(), sc, wv);
+        for (int i = 0; i < 4; ++i)
+          _mm256_store_ps(out + (4 * c + i) * 8, wv[i]);
+      }
+    }
+  }
+}
+
+/* MR (<= 6) float rows x one dequantized tile: the same fused multiply-adds
+ * in the same order as tile_floatact, so both give identical results. */
+static inline __attribute__((always_inline)) void
+tile_panel(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const float *panel) {
+  __m256 acc[6] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                   _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+  const float *x[6];
+  for (int r = 0; r < MR; ++r)
+    x[r] = j->x + (r0 + r) * j->x_rs;
+  for (int64_t k = 0; k < j->kp; ++k) {
+    __m256 wk = _mm256_load_ps(panel + 8 * k);
+    for (int r = 0; r < MR; ++r)
+      acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(x[r] + k), wk, acc[r]);
+  }
+  int64_t cols = j->w->n - tile * 8 < 8 ? j->w->n - tile * 8 : 8;
+  for (int r = 0; r < MR; ++r) {
+    __m256 y = acc[r];
+    if (j->bias)
+      y = _mm256_add_ps(y, bias_cols(j->bias + tile * 8, cols));
+    store_cols(j->y + (r0 + r) * j->y_rs + tile * 8, y, cols);
+  }
+}
+
 #define QCC_TILE_DISPATCH(fn, j, r, mr, tile)                                                  \
   switch (mr) {                                                                                \
   case 4: fn(j, r, 4, tile); break;                                                            \
@@ -372,11 +436,38 @@ tile_floatact(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
   }
 
 static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
-  (void)thread;
   const qlinear_job *j = data;
   if (j->w->nr != 8) {
     tiles_scalar(j, 0, j->m, begin, end);
     return;
+  }
+  /* Float activations with enough rows: dequantize each tile once into a
+   * panel, then run the rows over it (the register kernel would redo the
+   * unpacking for every 4 rows). */
+  if (!j->qa && j->m >= 8) {
+    size_t bytes = (size_t)j->kp * 8 * sizeof(float);
+    float *own = NULL, *panel = j->ctx ? qcc_rt_scratch(j->ctx, thread, bytes) : NULL;
+    if (!panel && !j->ctx)
+      panel = own = malloc(bytes + 32);
+    if (own)
+      panel = (float *)(((uintptr_t)own + 31) & ~(uintptr_t)31);
+    if (panel) {
+      for (int64_t tile = begin; tile < end; ++tile) {
+        dequant_tile(j, tile, panel);
+        for (int64_t r = 0; r < j->m; r += 6) {
+          switch (j->m - r < 6 ? j->m - r : 6) {
+          case 6: tile_panel(j, r, 6, tile, panel); break;
+          case 5: tile_panel(j, r, 5, tile, panel); break;
+          case 4: tile_panel(j, r, 4, tile, panel); break;
+          case 3: tile_panel(j, r, 3, tile, panel); break;
+          case 2: tile_panel(j, r, 2, tile, panel); break;
+          default: tile_panel(j, r, 1, tile, panel); break;
+          }
+        }
+      }
+      free(own);
+      return;
+    }
   }
   /* Each tile's weights stay in cache while all rows pass over them. */
   for (int64_t tile = begin; tile < end; ++tile)
@@ -410,6 +501,7 @@ void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int6
       w->group < 8 || w->group % 8 != 0)
     __builtin_trap();
   qlinear_job j = {0};
+  j.ctx = ctx;
   j.w = w;
   j.tiles = (const uint8_t *)w + sizeof(qcc_rt_qweight);
   j.m = m;
