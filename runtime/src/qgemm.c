@@ -17,6 +17,8 @@
 
 #if defined(__AVX2__)
 #include <immintrin.h>
+#elif defined(__ARM_NEON)
+#include <arm_neon.h>
 #endif
 
 /* The MLIR C-interface descriptors of the kernel's operands. */
@@ -477,6 +479,115 @@ static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
         QCC_TILE_DISPATCH(tile_int8act, j, r, mr, tile)
       } else {
         QCC_TILE_DISPATCH(tile_floatact, j, r, mr, tile)
+      }
+    }
+}
+#elif defined(__ARM_NEON)
+/* acc[c] += sum of the 4 products of column c's bytes (w holds 4 columns x
+ * 4 bytes) with the 4 activations repeated in a. */
+static inline int32x4_t dot4(int32x4_t acc, int8x16_t w, int8x16_t a) {
+#if defined(__ARM_FEATURE_DOTPROD)
+  return vdotq_s32(acc, w, a);
+#else
+  int32x4_t lo = vpaddlq_s16(vmull_s8(vget_low_s8(w), vget_low_s8(a)));
+  int32x4_t hi = vpaddlq_s16(vmull_s8(vget_high_s8(w), vget_high_s8(a)));
+  return vaddq_s32(acc, vpaddq_s32(lo, hi));
+#endif
+}
+
+static int8x16_t bcast4(const int8_t *a) {
+  int32_t v;
+  __builtin_memcpy(&v, a, 4);
+  return vreinterpretq_s8_s32(vdupq_n_s32(v));
+}
+
+/* The NEON twin of the AVX2 int8 kernel: 4-deep dot products (sdot, or
+ * widening multiplies and pairwise adds without dotprod) of the unsigned
+ * nibbles or signed bytes against the signed activations, exact in int32,
+ * then the reference's float epilogue. */
+static inline __attribute__((always_inline)) void
+tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
+  const qcc_rt_qweight *w = j->w;
+  const uint8_t *blk = j->tiles + tile * j->tile_bytes;
+  const int64_t wb = weight_bytes(w), group = w->group;
+  float32x4_t t[4][2];
+  int32x4_t acc[4][2];
+  const int8_t *qa[4];
+  for (int r = 0; r < MR; ++r) {
+    qa[r] = j->qa + (r0 + r) * j->kp;
+    t[r][0] = t[r][1] = vdupq_n_f32(0);
+  }
+  for (int64_t g = 0; g < j->groups; ++g, blk += j->block_bytes) {
+    for (int r = 0; r < MR; ++r)
+      acc[r][0] = acc[r][1] = vdupq_n_s32(0);
+    int64_t kg = g * group;
+    if (w->bits == 4) {
+      const uint8x16_t low4 = vdupq_n_u8(15);
+      for (int64_t p = 0; p < group / 8; ++p) {
+        uint8x16_t v0 = vld1q_u8(blk + 32 * p), v1 = vld1q_u8(blk + 32 * p + 16);
+        int8x16_t lo0 = vreinterpretq_s8_u8(vandq_u8(v0, low4));
+        int8x16_t hi0 = vreinterpretq_s8_u8(vshrq_n_u8(v0, 4));
+        int8x16_t lo1 = vreinterpretq_s8_u8(vandq_u8(v1, low4));
+        int8x16_t hi1 = vreinterpretq_s8_u8(vshrq_n_u8(v1, 4));
+        for (int r = 0; r < MR; ++r) {
+          int8x16_t a0 = bcast4(qa[r] + kg + 8 * p), a1 = bcast4(qa[r] + kg + 8 * p + 4);
+          acc[r][0] = dot4(dot4(acc[r][0], lo0, a0), hi0, a1);
+          acc[r][1] = dot4(dot4(acc[r][1], lo1, a0), hi1, a1);
+        }
+      }
+      uint16x8_t zp16 = vmovl_u8(vld1_u8(blk + wb + 32));
+      int32x4_t zp0 = vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(zp16)));
+      int32x4_t zp1 = vreinterpretq_s32_u32(vmovl_u16(vget_high_u16(zp16)));
+      for (int r = 0; r < MR; ++r) {
+        int32x4_t s = vdupq_n_s32(j->asum[(r0 + r) * j->groups + g]);
+        acc[r][0] = vmlsq_s32(acc[r][0], zp0, s);
+        acc[r][1] = vmlsq_s32(acc[r][1], zp1, s);
+      }
+    } else {
+      for (int64_t c = 0; c < group / 4; ++c) {
+        int8x16_t w0 = vld1q_s8((const int8_t *)blk + 32 * c);
+        int8x16_t w1 = vld1q_s8((const int8_t *)blk + 32 * c + 16);
+        for (int r = 0; r < MR; ++r) {
+          int8x16_t a = bcast4(qa[r] + kg + 4 * c);
+          acc[r][0] = dot4(acc[r][0], w0, a);
+          acc[r][1] = dot4(acc[r][1], w1, a);
+        }
+      }
+    }
+    float32x4_t sc0 = vld1q_f32((const float *)(blk + wb));
+    float32x4_t sc1 = vld1q_f32((const float *)(blk + wb) + 4);
+    for (int r = 0; r < MR; ++r) {
+      t[r][0] = vaddq_f32(t[r][0], vmulq_f32(vcvtq_f32_s32(acc[r][0]), sc0));
+      t[r][1] = vaddq_f32(t[r][1], vmulq_f32(vcvtq_f32_s32(acc[r][1]), sc1));
+    }
+  }
+  int64_t cols = w->n - tile * 8 < 8 ? w->n - tile * 8 : 8;
+  for (int r = 0; r < MR; ++r) {
+    float out[8];
+    float32x4_t s = vdupq_n_f32(j->sa[r0 + r]);
+    vst1q_f32(out, vmulq_f32(s, t[r][0]));
+    vst1q_f32(out + 4, vmulq_f32(s, t[r][1]));
+    float *y = j->y + (r0 + r) * j->y_rs + tile * 8;
+    for (int64_t c = 0; c < cols; ++c)
+      y[c] = j->bias ? out[c] + j->bias[tile * 8 + c] : out[c];
+  }
+}
+
+static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
+  (void)thread;
+  const qlinear_job *j = data;
+  /* Float activations take the portable code for now. */
+  if (j->w->nr != 8 || !j->qa) {
+    tiles_scalar(j, 0, j->m, begin, end);
+    return;
+  }
+  for (int64_t tile = begin; tile < end; ++tile)
+    for (int64_t r = 0; r < j->m; r += 4) {
+      switch (j->m - r < 4 ? j->m - r : 4) {
+      case 4: tile_int8act(j, r, 4, tile); break;
+      case 3: tile_int8act(j, r, 3, tile); break;
+      case 2: tile_int8act(j, r, 2, tile); break;
+      default: tile_int8act(j, r, 1, tile); break;
       }
     }
 }

@@ -4,7 +4,7 @@ numpy reference of each scheme, on shapes with K and N remainders and M from
 1 to 128. With int8 activations the integer part is exact and the float
 epilogue runs in the reference's order, so results are bit-identical; weight-
 only layers agree to float rounding."""
-import re
+import shutil
 import subprocess
 
 import numpy as np
@@ -15,6 +15,7 @@ from onnx import helper as h
 from onnx import numpy_helper as nh
 
 from compiled import CompiledModel
+from conftest import ROOT
 from qcc import quant_ref
 
 
@@ -82,3 +83,36 @@ def test_kernels_match_reference(qcc_bin, tmp_path, flags, bits, group, asym, ac
             else:
                 np.testing.assert_allclose(got_avx2, ref, rtol=1e-5, atol=1e-5, err_msg=where)
                 np.testing.assert_allclose(got_scalar, ref, rtol=1e-5, atol=1e-5, err_msg=where)
+
+
+@pytest.mark.skipif(
+    not (shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64")),
+    reason="aarch64 cross toolchain and qemu-user are installed by scripts/setup.sh")
+@pytest.mark.parametrize("cpu", ["generic", "neoverse-n1"])
+def test_arm64_kernels_match_x86(qcc_bin, tmp_path, cpu):
+    """The NEON kernels (sdot on neoverse-n1, widening multiplies without
+    dotprod) under qemu give the same bits as the x86-64 AVX2 kernels and
+    the reference, for int4 and int8 weights with int8 activations."""
+    from test_arm64 import SYSROOT, _run_raw
+    rng = np.random.default_rng(9)
+    k, n = 200, 44
+    for flags, bits, group, asym in [(["--w4a8", "--group=32", "--asym"], 4, 32, True),
+                                     (["--w8a8"], 8, None, False)]:
+        w = (rng.standard_normal((k, n)) * 0.1).astype(np.float32)
+        b = rng.standard_normal(n).astype(np.float32)
+        path = tmp_path / "lin.onnx"
+        linear_model(path, w, b)
+        x = rng.standard_normal((17, k)).astype(np.float32)
+        q, s, zp = quant_ref.quantize_weight(w, bits, group, asym, "rtn")
+        ref = np.maximum(quant_ref.qlinear(x, q, s, zp, group=group, act_bits=8, bias=b), 0)
+        x86 = CompiledModel(qcc_bin, path, tmp_path, extra_args=[*flags, "--cpu=haswell"])({"x": x})[0]
+        out = tmp_path / f"arm_{bits}"
+        subprocess.run([str(qcc_bin), str(path), "-o", str(out / "lin"), "--name=lin", *flags,
+                        "--target=arm64", f"--cpu={cpu}"], check=True, capture_output=True)
+        exe = out / "run"
+        subprocess.run(["aarch64-linux-gnu-gcc", "-std=c99", "-O2", "-DMODEL=lin", f"-I{out}",
+                        str(ROOT / "test/e2e/raw_runner.c"), str(out / "liblin.a"), "-lm",
+                        "-o", str(exe)], check=True)
+        (got,) = _run_raw(exe, {"x": x}, ["x"], out, ["qemu-aarch64", "-cpu", "max", "-L", SYSROOT])
+        np.testing.assert_array_equal(got, ref, err_msg=" ".join(flags))
+        np.testing.assert_array_equal(got, x86, err_msg=" ".join(flags))

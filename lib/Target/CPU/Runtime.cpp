@@ -18,7 +18,8 @@
 #include "qcc/Target/CPU/Runtime_sgemm_neon.inc"
 #include "qcc/Target/CPU/Runtime_sgemm_sse.inc"
 #include "qcc/Target/CPU/Runtime_qgemm_avx2.inc"
-#include "qcc/Target/CPU/Runtime_qgemm_generic_aarch64.inc"
+#include "qcc/Target/CPU/Runtime_qgemm_neon.inc"
+#include "qcc/Target/CPU/Runtime_qgemm_neon_dot.inc"
 #include "qcc/Target/CPU/Runtime_qgemm_generic_x86_64.inc"
 #include "qcc/Target/CPU/Runtime_context_aarch64.inc"
 #include "qcc/Target/CPU/Runtime_context_x86_64.inc"
@@ -110,8 +111,11 @@ int64_t qcc::sgemmPanelWidth(const ResolvedTarget &t) {
 /// layout it reads (qcc-pack-weights' `layout` option).
 static std::pair<Blob, const char *> qgemmVariant(const llvm::Triple &triple,
                                                   const llvm::MCSubtargetInfo &sti) {
-  if (triple.getArch() == llvm::Triple::aarch64)
-    return {blob("qgemm_generic_aarch64", kRuntime_qgemm_generic_aarch64), "arm64.generic"};
+  if (triple.getArch() == llvm::Triple::aarch64) {
+    if (sti.checkFeatures("+dotprod"))
+      return {blob("qgemm_neon_dot", kRuntime_qgemm_neon_dot), "arm64.dotprod"};
+    return {blob("qgemm_neon", kRuntime_qgemm_neon), "arm64.neon"};
+  }
   if (sti.checkFeatures("+avx2,+fma"))
     return {blob("qgemm_avx2", kRuntime_qgemm_avx2), "x86.avx2"};
   return {blob("qgemm_generic_x86_64", kRuntime_qgemm_generic_x86_64), "x86.generic"};
