@@ -45,7 +45,8 @@ def quantize_rows(x, bits=8):
     return q, scale
 
 
-def qlinear(x, wq, w_scale, w_zero_point=None, group=None, act_bits=None, bias=None):
+def qlinear(x, wq, w_scale, w_zero_point=None, group=None, act_bits=None, bias=None,
+            act_scale=None):
     """A linear layer with a quantized [K, N] weight.
 
     wq: integers [K, N]; w_scale: [ceil(K/group), N] per group along K, or
@@ -53,7 +54,8 @@ def qlinear(x, wq, w_scale, w_zero_point=None, group=None, act_bits=None, bias=N
     x @ dequantize(w) (+ bias). With act_bits, each row of x is quantized
     (quantize_rows), the integer dot products of each group accumulate
     exactly, and out = s_row * sum_g float32(acc_g) * s_w[g] (+ bias), the
-    groups summed in increasing order in float32.
+    groups summed in increasing order in float32. With act_scale (static
+    quantization), every row uses that scale, clamped to [-qmax, qmax].
     """
     x = np.asarray(x, np.float32)
     k, n = wq.shape
@@ -62,7 +64,12 @@ def qlinear(x, wq, w_scale, w_zero_point=None, group=None, act_bits=None, bias=N
         w = dequantize(wq, expand_groups(w_scale, k, 0, group), zp)
         y = x @ w
         return y if bias is None else (y + np.float32(bias)).astype(np.float32)
-    qa, sa = quantize_rows(x, act_bits)
+    if act_scale is None:
+        qa, sa = quantize_rows(x, act_bits)
+    else:
+        hi = qrange(act_bits, True)[1]
+        sa = np.full(x.shape[:-1], act_scale, np.float32)
+        qa = np.clip(np.rint(x / np.float32(act_scale)), -hi, hi).astype(np.int32)
     wc = np.asarray(wq, np.int64) - np.asarray(zp, np.int64)
     gs = group or k
     groups = -(-k // gs)
@@ -133,3 +140,44 @@ def sqnr_db(ref, approx):
     ref = np.asarray(ref, np.float64)
     noise = np.sum((ref - np.asarray(approx, np.float64)) ** 2)
     return np.inf if noise == 0 else 10 * np.log10(np.sum(ref ** 2) / noise)
+
+
+HIST_BINS = 2048
+
+
+def abs_histogram(values):
+    """The calibration histogram of |x| (qcc/Support/ActivationRange.h):
+    HIST_BINS bins over [0, R), R the smallest power of two above max|x|.
+    Returns (counts, R, max|x|)."""
+    a = np.abs(np.asarray(values, np.float32)).astype(np.float64).ravel()
+    amax = float(a.max()) if a.size else 0.0
+    if amax == 0:
+        return np.bincount(np.zeros(a.size, np.int64), minlength=HIST_BINS).astype(np.float64), 0.0, 0.0
+    r = float(np.ldexp(1.0, int(np.floor(np.log2(amax))) + 1))
+    bins = np.minimum((a * HIST_BINS / r).astype(np.int64), HIST_BINS - 1)
+    return np.bincount(bins, minlength=HIST_BINS).astype(np.float64), r, amax
+
+
+def activation_range(counts, r, amax, method, percentile=99.99):
+    """Clipping threshold T (scale T / 127) and the fraction of values
+    beyond it, as qcc's --calib-method computes them."""
+    if amax == 0:
+        return 0.0, 0.0
+    width, total = r / HIST_BINS, counts.sum()
+    if method == "minmax":
+        return amax, 0.0
+    if method == "percentile":
+        last = min(int(np.searchsorted(np.cumsum(counts), percentile / 100 * total)), HIST_BINS - 1)
+    elif method == "mse":
+        centers = (np.arange(HIST_BINS) + 0.5) * width
+        errs = []
+        for i in range(HIST_BINS):
+            t = (i + 1) * width
+            tail = centers[i + 1:]
+            errs.append(np.sum(counts[i + 1:] * (tail - t) ** 2) +
+                        counts[:i + 1].sum() * (t / 127) ** 2 / 12)
+        last = int(np.argmin(errs))
+    else:
+        raise ValueError(method)
+    t = min((last + 1) * width, amax)
+    return t, (counts[last + 1:].sum() / total if t < amax else 0.0)

@@ -44,6 +44,7 @@ typedef struct {
   const float *x; /* float rows (weight-only), x_rs floats apart */
   int64_t x_rs;
   const int8_t *qa; /* int8 rows, kp apart */
+  float act_scale;  /* static activation scale; 0: per row from max|row| */
   const float *sa;  /* row scales */
   const int32_t *asum; /* per row and group: sum of the row's int8 values */
   const float *bias;
@@ -97,14 +98,15 @@ static void quantize_row_scalar(const qlinear_job *j, int64_t r, int8_t *qa, flo
     float a = x[i] < 0 ? -x[i] : x[i];
     amax = a > amax ? a : amax;
   }
-  float s = amax == 0 ? 1.0f : amax / 127.0f;
+  float s = j->act_scale ? j->act_scale : amax == 0 ? 1.0f : amax / 127.0f;
   for (int64_t g = 0; g < j->groups; ++g)
     asum[g] = 0;
   for (int64_t i = 0; i < j->kp; ++i) {
     int32_t q = 0;
     if (i < k) {
+      /* A static scale can clip; symmetric, so -128 never occurs. */
       float v = round_even(x[i] / s);
-      q = v > 127 ? 127 : v < -128 ? -128 : (int32_t)v;
+      q = v > 127 ? 127 : v < -127 ? -127 : (int32_t)v;
     }
     qa[i] = (int8_t)q;
     asum[i / group] += q;
@@ -139,8 +141,9 @@ static void quantize_row(const qlinear_job *j, int64_t r, int8_t *qa, float *sa,
   for (int64_t i = 0; i < k; i += 8)
     m = _mm256_max_ps(m, _mm256_and_ps(_mm256_loadu_ps(x + i), abs_mask));
   float amax = hmax8(m);
-  float s = amax == 0 ? 1.0f : amax / 127.0f;
+  float s = j->act_scale ? j->act_scale : amax == 0 ? 1.0f : amax / 127.0f;
   const __m256 vs = _mm256_set1_ps(s);
+  const __m256i qmax = _mm256_set1_epi32(127), qmin = _mm256_set1_epi32(-127);
   const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
   for (int64_t g = 0; g < j->groups; ++g) {
     __m256i sum = _mm256_setzero_si256();
@@ -150,6 +153,7 @@ static void quantize_row(const qlinear_job *j, int64_t r, int8_t *qa, float *sa,
         __m256 v = _mm256_div_ps(_mm256_loadu_ps(x + i + 8 * u), vs);
         q[u] = _mm256_cvtps_epi32(
             _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        q[u] = _mm256_max_epi32(_mm256_min_epi32(q[u], qmax), qmin);
         sum = _mm256_add_epi32(sum, q[u]);
       }
       __m256i p01 = _mm256_packs_epi32(q[0], q[1]), p23 = _mm256_packs_epi32(q[2], q[3]);
@@ -605,7 +609,7 @@ static int threads_of(qcc_rt_context *ctx) { return ctx && ctx->num_threads > 1 
 
 void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int64_t m,
                          const qcc_rt_qweight *w, const float *bias, float *y, int64_t y_rs,
-                         int64_t int8_act) {
+                         int64_t int8_act, float act_scale) {
   /* The compiler packed W for this kernel family; anything else is a
    * mismatch between compiler and runtime, never user input. */
   if (w->magic != QCC_RT_QWEIGHT_MAGIC || (w->bits != 4 && w->bits != 8) || w->nr < 1 ||
@@ -622,6 +626,7 @@ void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int6
   j.tile_bytes = j.groups * j.block_bytes;
   j.x = x;
   j.x_rs = x_rs;
+  j.act_scale = act_scale;
   j.bias = bias;
   j.y = y;
   j.y_rs = y_rs;
@@ -655,9 +660,10 @@ void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int6
 }
 
 void _mlir_ciface_qcc_rt_qlinear(qcc_rt_context *ctx, qcc_rt_f32_2d *x, qcc_rt_i8_1d *w,
-                                 qcc_rt_f32_1d *bias, qcc_rt_f32_2d *y, int64_t int8_act) {
+                                 qcc_rt_f32_1d *bias, qcc_rt_f32_2d *y, int64_t int8_act,
+                                 float act_scale) {
   qcc_rt_qlinear_impl(ctx, x->aligned + x->offset, x->strides[0], x->sizes[0],
                       (const qcc_rt_qweight *)(w->aligned + w->offset),
                       bias->size ? bias->aligned + bias->offset : NULL,
-                      y->aligned + y->offset, y->strides[0], int8_act);
+                      y->aligned + y->offset, y->strides[0], int8_act, act_scale);
 }

@@ -73,10 +73,11 @@ typedef struct qcc_rt_qweight {
 } qcc_rt_qweight;
 
 /* y[m x n] = x[m x k] * W + bias (bias may be NULL); rows x_rs / y_rs
- * floats apart. With int8_act, rows of x are quantized per row first. */
+ * floats apart. With int8_act, rows of x are quantized first: with
+ * act_scale if it is not 0, else per row. */
 void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int64_t m,
                          const qcc_rt_qweight *w, const float *bias, float *y, int64_t y_rs,
-                         int64_t int8_act);
+                         int64_t int8_act, float act_scale);
 
 void qcc_rt_context_init(qcc_rt_context *ctx);
 void qcc_rt_context_release(qcc_rt_context *ctx);

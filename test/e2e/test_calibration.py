@@ -129,3 +129,120 @@ def test_gptq_needs_calibration(qcc_bin, tmp_path):
     proc = subprocess.run([str(qcc_bin), str(path), "--w4a8", "--algo=gptq", "-o",
                            str(tmp_path / "m")], capture_output=True, text=True)
     assert proc.returncode == 1 and "--algo=gptq needs calibration data (--calib)" in proc.stderr
+
+
+@pytest.mark.parametrize("flags,bits,group", [(["--w8a8"], 8, None),
+                                              (["--w4a8", "--group=32"], 4, 32),
+                                              # groups of 4 take the reference lowering
+                                              (["--w4a8", "--group=4"], 4, 4)])
+def test_static_activation_scales(qcc_bin, tmp_path, flags, bits, group):
+    """With calibration data, int8 activations take one scale per layer,
+    max|x| / 127 over the calibration inputs; inputs beyond that range
+    clip. The kernels and the reference lowering give the numpy reference's
+    bits; the report states the range and the scale."""
+    from qcc import quant_ref
+    from test_quant_kernels import linear_model
+    rng = np.random.default_rng(4)
+    k, n = 96, 40
+    w = (rng.standard_normal((k, n)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    path = tmp_path / "lin.onnx"
+    linear_model(path, w, b)
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    absmax = 0.0
+    for i in range(4):
+        xs = rng.standard_normal((3, k)).astype(np.float32)
+        absmax = max(absmax, float(np.abs(xs).max()))
+        np.savez(calib / f"s{i}.npz", x=xs)
+    report = tmp_path / "r.json"
+    model = CompiledModel(qcc_bin, path, tmp_path,
+                          extra_args=[*flags, f"--calib={calib}", f"--report={report}"])
+    (layer,) = json.loads(report.read_text())["layers"]
+    assert "static activations" in layer["scheme"]
+    assert layer["act_absmax"] == pytest.approx(absmax)
+    scale = np.float32(absmax) / np.float32(127)
+    assert layer["act_scale"] == pytest.approx(float(scale), rel=1e-6)
+    # Some inputs beyond the calibrated range: they clip to +-127.
+    x = (rng.standard_normal((7, k)) * 1.5).astype(np.float32)
+    assert np.abs(x).max() > absmax
+    got = model({"x": x})[0]
+    q, s, zp = quant_ref.quantize_weight(w, bits, group, False, "rtn")
+    ref = np.maximum(quant_ref.qlinear(x, q, s, zp, group=group, act_bits=8, bias=b,
+                                       act_scale=scale), 0)
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+    if group != 4:
+        np.testing.assert_array_equal(got, ref)
+
+
+def test_static_needs_calibration(qcc_bin, tmp_path):
+    path = tmp_path / "two.onnx"
+    two_layer_model(path, np.random.default_rng(0))
+    proc = subprocess.run([str(qcc_bin), str(path), "--w8a8", "--act=static", "-o",
+                           str(tmp_path / "m")], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "--act=static needs calibration data (--calib)" in proc.stderr
+
+
+@pytest.mark.parametrize("method", ["minmax", "percentile", "mse", "entropy"])
+def test_calibration_methods(qcc_bin, tmp_path, method):
+    """--calib-method picks the static activation range from a streaming
+    histogram of |x|; the report states the range and the fraction of the
+    calibration values beyond it, and the layer quantizes with range / 127."""
+    from qcc import quant_ref
+    from test_quant_kernels import linear_model
+    rng = np.random.default_rng(12)
+    k, n = 64, 16
+    w = (rng.standard_normal((k, n)) * 0.1).astype(np.float32)
+    path = tmp_path / "lin.onnx"
+    linear_model(path, w, np.zeros(n, np.float32))
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    samples = []
+    for i in range(5):
+        # Heavy tails: rare large values the methods may choose to clip.
+        xs = rng.standard_t(3, (8, k)).astype(np.float32)
+        samples.append(xs)
+        np.savez(calib / f"s{i}.npz", x=xs)
+    counts, r, amax = quant_ref.abs_histogram(np.concatenate(samples))
+    report = tmp_path / "r.json"
+    extra = ["--percentile=99.5"] if method == "percentile" else []
+    model = CompiledModel(qcc_bin, path, tmp_path,
+                          extra_args=["--w8a8", f"--calib={calib}", f"--calib-method={method}",
+                                      *extra, f"--report={report}"])
+    (layer,) = json.loads(report.read_text())["layers"]
+    assert layer["act_absmax"] == pytest.approx(amax)
+    t = layer["act_range"]
+    if method == "entropy":
+        assert 0 < t <= amax
+    else:
+        want_t, want_clipped = quant_ref.activation_range(counts, r, amax, method, 99.5)
+        assert t == pytest.approx(want_t, rel=1e-9)
+        assert layer["act_clipped"] == pytest.approx(want_clipped, rel=1e-9)
+    if method == "minmax":
+        assert layer["act_clipped"] == 0
+    elif method in ("percentile", "mse"):
+        # Heavy tails: these clip a little, never much.
+        assert t < amax and 0 < layer["act_clipped"] < 0.05
+    if method == "percentile":
+        assert layer["act_clipped"] <= 0.005
+    x = rng.standard_t(3, (6, k)).astype(np.float32)
+    q, s, _ = quant_ref.quantize_weight(w, 8, None, False, "rtn")
+    ref = np.maximum(quant_ref.qlinear(x, q, s, None, act_bits=8,
+                                       act_scale=np.float32(t) / np.float32(127)), 0)
+    np.testing.assert_array_equal(model({"x": x})[0], ref)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--calib-method=median"], "unknown --calib-method 'median'"),
+    (["--calib-method=percentile", "--percentile=0"], "--percentile must be in (0, 100]"),
+    (["--calib-method=mse", "--percentile=99"], "--percentile applies to --calib-method=percentile"),
+])
+def test_calibration_method_errors(qcc_bin, tmp_path, args, message):
+    path = tmp_path / "two.onnx"
+    two_layer_model(path, np.random.default_rng(0))
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    proc = subprocess.run([str(qcc_bin), str(path), "--w8a8", f"--calib={calib}", *args, "-o",
+                           str(tmp_path / "m")], capture_output=True, text=True)
+    assert proc.returncode == 1 and message in proc.stderr, proc.stderr

@@ -82,7 +82,8 @@ def test_report_and_manifest(qcc_bin, tmp_path):
     (["--group=32"], "need a quantization scheme"),
     (["--w4a8", "--group=48"], "--group expects a power of two"),
     (["--w4a8", "--algo=best"], "unknown --algo 'best'"),
-    (["--w8a8", "--act=static"], "--act=static (calibrated activation scales) is not supported"),
+    (["--w8a8", "--act=static"], "--act=static needs calibration data (--calib)"),
+    (["--w8a8", "--calib-method=mse"], "--calib-method and --percentile need calibration data"),
     (["--w4a16", "--act=dynamic"], "keep them float"),
 ])
 def test_bad_options(qcc_bin, tmp_path, args, message):

@@ -85,8 +85,20 @@ cl::opt<std::string> calibPath(
     cl::desc("Calibration samples: a directory of .npz files or of sample directories of "
              "<input>.npy, or a list file"),
     cl::value_desc("path"), cl::init(""));
-cl::opt<std::string> actOpt("act", cl::desc("Activation quantization: dynamic (per token)"),
+cl::opt<std::string> actOpt("act",
+                            cl::desc("int8 activation scales: dynamic (per token; the default "
+                                     "without --calib) or static (one per layer from --calib; "
+                                     "the default with it)"),
                             cl::init("dynamic"));
+cl::opt<std::string> calibMethod(
+    "calib-method",
+    cl::desc("Static activation range from the calibration histogram: minmax (default), "
+             "percentile, entropy, mse"),
+    cl::init("minmax"));
+cl::opt<double> percentileOpt("percentile",
+                              cl::desc("Percentile of |x| kept by --calib-method=percentile "
+                                       "(default 99.99)"),
+                              cl::init(99.99));
 cl::opt<std::string> recipeFile("recipe",
                                 cl::desc("Per-layer overrides (JSON; see docs/Quantization.md)"),
                                 cl::value_desc("recipe.json"), cl::init(""));
@@ -138,7 +150,8 @@ int main(int argc, char **argv) {
   llvm::json::Value quantSummary = nullptr;
   bool quantOptionGiven = !groupOpt.empty() || asymOpt || algoOpt != "rtn" ||
                           actOpt != "dynamic" || !reportFile.empty() || !recipeFile.empty() ||
-                          !calibPath.empty();
+                          !calibPath.empty() || calibMethod.getNumOccurrences() ||
+                          percentileOpt.getNumOccurrences();
   if (scheme == Scheme::Float && quantOptionGiven) {
     errs() << "qcc: error: --group, --asym, --algo, --act, --calib, --recipe and --report need a "
               "quantization scheme (--w8a8, --w4a8, --w4a16 or --w8a16)\n";
@@ -165,12 +178,30 @@ int main(int argc, char **argv) {
       errs() << "qcc: error: unknown --algo '" << algoOpt << "' (rtn, mse, gptq)\n";
       return 1;
     }
-    if (actOpt == "static") {
-      errs() << "qcc: error: --act=static (calibrated activation scales) is not "
-                "supported yet; use --act=dynamic\n";
+    auto rangeMethod = qcc::parseRangeMethod(calibMethod);
+    if (!rangeMethod) {
+      errs() << "qcc: error: unknown --calib-method '" << calibMethod
+             << "' (minmax, percentile, entropy, mse)\n";
       return 1;
     }
-    if (actOpt != "dynamic") {
+    if (!(percentileOpt > 0 && percentileOpt <= 100)) {
+      errs() << "qcc: error: --percentile must be in (0, 100], got " << percentileOpt << "\n";
+      return 1;
+    }
+    if ((calibMethod.getNumOccurrences() || percentileOpt.getNumOccurrences()) &&
+        calibPath.empty()) {
+      errs() << "qcc: error: --calib-method and --percentile need calibration data (--calib)\n";
+      return 1;
+    }
+    if (percentileOpt.getNumOccurrences() && *rangeMethod != qcc::RangeMethod::Percentile) {
+      errs() << "qcc: error: --percentile applies to --calib-method=percentile\n";
+      return 1;
+    }
+    if (actOpt == "static" && calibPath.empty()) {
+      errs() << "qcc: error: --act=static needs calibration data (--calib)\n";
+      return 1;
+    }
+    if (actOpt != "dynamic" && actOpt != "static") {
       errs() << "qcc: error: unknown --act '" << actOpt << "' (dynamic, static)\n";
       return 1;
     }
@@ -189,7 +220,7 @@ int main(int argc, char **argv) {
       auto calibration = qcc::calibrate(**module, options.functionName, calibPath);
       if (failed(calibration))
         return 1;
-      qcc::attachCalibration(**module, *calibration);
+      qcc::attachCalibration(**module, *calibration, *rangeMethod, percentileOpt);
       (outputFile == "-" ? errs() : outs())
           << "calibrated on " << calibration->samples << " samples\n";
     }
@@ -217,7 +248,11 @@ int main(int argc, char **argv) {
     q.group = group;
     q.asym = asymOpt;
     q.algo = algoOpt;
-    q.act = actInt8 ? "dynamic" : "none";
+    // Calibrated runs default to static activation scales.
+    std::string act = actOpt.getNumOccurrences() ? actOpt.getValue()
+                      : calibPath.empty()         ? "dynamic"
+                                                  : "static";
+    q.act = actInt8 ? act : "none";
     pm.addNestedPass<mlir::func::FuncOp>(qcc::createQccQuantizeWeights(q));
     if (failed(pm.run(**module)))
       return 1;

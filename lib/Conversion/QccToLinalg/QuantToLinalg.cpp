@@ -448,13 +448,18 @@ struct LowerQLinear : OpRewritePattern<QLinearOp> {
         });
     QuantParamsAttr ap = op.getActParamsAttr();
     double aqmax = ap.getQMax();
-    Value sa = elementwise(b, loc, rowType, amax, [&](OpBuilder &nb, Location l, ValueRange a) {
-      Value zero = f32Const(nb, l, 0.0);
-      Value empty = nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OEQ, a[0], zero);
-      return nb.create<arith::SelectOp>(
-          l, empty, f32Const(nb, l, 1.0),
-          nb.create<arith::DivFOp>(l, a[0], f32Const(nb, l, aqmax)));
-    });
+    FloatAttr staticScale = op.getActScaleAttr();
+    Value sa = staticScale
+                   ? zeroFilled(b, loc, rowType, rowDyn, staticScale)
+                   : elementwise(b, loc, rowType, amax, [&](OpBuilder &nb, Location l,
+                                                            ValueRange a) {
+                       Value zero = f32Const(nb, l, 0.0);
+                       Value empty =
+                           nb.create<arith::CmpFOp>(l, arith::CmpFPredicate::OEQ, a[0], zero);
+                       return nb.create<arith::SelectOp>(
+                           l, empty, f32Const(nb, l, 1.0),
+                           nb.create<arith::DivFOp>(l, a[0], f32Const(nb, l, aqmax)));
+                     });
 
     // Zero padding to whole groups (quantizes to 0, adds nothing).
     auto pad = [&](Value v, RankedTensorType padded, ValueRange dyn, TypedAttr zero) {
@@ -490,7 +495,12 @@ struct LowerQLinear : OpRewritePattern<QLinearOp> {
          b.getMultiDimIdentityMap(rows + 2)},
         SmallVector<IteratorType>(rows + 2, IteratorType::parallel),
         [&](OpBuilder &nb, Location l, ValueRange a) {
-          return quantizeToI32(nb, l, a[0], a[1], Value(), ap);
+          Value q = quantizeToI32(nb, l, a[0], a[1], Value(), ap);
+          // A static scale can clip: symmetric, to [-qmax, qmax].
+          if (staticScale)
+            q = nb.create<arith::MaxSIOp>(
+                l, q, nb.create<arith::ConstantIntOp>(l, -int64_t(aqmax), 32));
+          return q;
         });
     // Centered weight as [G, gs, N]; zero points follow the scale's layout
     // (per group [G, N] or per column).

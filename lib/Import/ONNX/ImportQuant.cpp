@@ -394,7 +394,7 @@ LogicalResult convertMatMulNBits(Imp &imp) {
   shape.back() = N;
   auto rType = RankedTensorType::get(shape, at.getElementType());
   auto op = imp.b.create<QLinearOp>(imp.loc, rType, av, w, s, zp, bias, wParams,
-                                    actParams);
+                                    actParams, FloatAttr());
   imp.setOutput(0, op, (*a)->dtype);
   return success();
 }

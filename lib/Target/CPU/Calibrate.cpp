@@ -244,12 +244,11 @@ FailureOr<qcc::Calibration> qcc::calibrate(ModuleOp module, StringRef function,
         lc.xtx.assign(k * k, 0.0);
       }
       const float *x = static_cast<const float *>(data);
+      lc.hist.add(x, numel);
       std::vector<double> row(k);
       for (int64_t r = 0; r < (k ? numel / k : 0); ++r) {
-        for (int64_t a = 0; a < k; ++a) {
+        for (int64_t a = 0; a < k; ++a)
           row[a] = x[r * k + a];
-          lc.absMax = std::max(lc.absMax, std::fabs(row[a]));
-        }
         for (int64_t a = 0; a < k; ++a) {
           double va = row[a];
           if (va == 0)
@@ -276,7 +275,8 @@ FailureOr<qcc::Calibration> qcc::calibrate(ModuleOp module, StringRef function,
   return result;
 }
 
-void qcc::attachCalibration(ModuleOp module, const Calibration &calibration) {
+void qcc::attachCalibration(ModuleOp module, const Calibration &calibration,
+                            RangeMethod method, double percentile) {
   module.walk([&](func::FuncOp f) {
     int64_t index = 0;
     f.walk([&](MatMulOp op) {
@@ -291,6 +291,11 @@ void qcc::attachCalibration(ModuleOp module, const Calibration &calibration) {
         h[i] = float(lc.xtx[i] / double(lc.rows));
       auto type = RankedTensorType::get({lc.k, lc.k}, Float32Type::get(op.getContext()));
       op->setAttr("qcc.calib_hessian", DenseElementsAttr::get(type, llvm::ArrayRef(h)));
+      auto f64 = Float64Type::get(op.getContext());
+      ActivationRange range = chooseRange(lc.hist, method, percentile);
+      op->setAttr("qcc.calib_absmax", FloatAttr::get(f64, lc.hist.absMax()));
+      op->setAttr("qcc.calib_range", FloatAttr::get(f64, range.threshold));
+      op->setAttr("qcc.calib_clipped", FloatAttr::get(f64, range.clipped));
     });
   });
 }

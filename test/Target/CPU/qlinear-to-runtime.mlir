@@ -17,10 +17,11 @@
 // CHECK: %[[YR:.*]] = memref.collapse_shape %[[OUT]]
 // CHECK: %[[YD:.*]] = memref.cast %[[YR]]
 // CHECK: %[[ACT:.*]] = arith.constant 1 : i64
-// CHECK: call @qcc_rt_qlinear(%[[CTX]], %[[XD]], %[[WD]], %[[BD]], %[[YD]], %[[ACT]])
+// CHECK: %[[SCALE:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: call @qcc_rt_qlinear(%[[CTX]], %[[XD]], %[[WD]], %[[BD]], %[[YD]], %[[ACT]], %[[SCALE]])
 // CHECK: %[[Y:.*]] = bufferization.to_tensor %[[OUT]] restrict writable
 // CHECK: return %[[Y]]
-// CHECK: func.func private @qcc_rt_qlinear(!llvm.ptr, memref<?x?xf32>, memref<?xi8>, memref<?xf32>, memref<?x?xf32>, i64) attributes {llvm.emit_c_interface}
+// CHECK: func.func private @qcc_rt_qlinear(!llvm.ptr, memref<?x?xf32>, memref<?xi8>, memref<?xf32>, memref<?x?xf32>, i64, f32) attributes {llvm.emit_c_interface}
 func.func @layer(%x: tensor<?x?x16xf32>) -> tensor<?x?x8xf32> {
   %q = arith.constant dense<3> : tensor<16x8xi4>
   %s = arith.constant dense<0.5> : tensor<1x8xf32>

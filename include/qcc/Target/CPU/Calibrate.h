@@ -3,6 +3,7 @@
 #define QCC_TARGET_CPU_CALIBRATE_H
 
 #include "mlir/IR/BuiltinOps.h"
+#include "qcc/Support/ActivationRange.h"
 
 #include <map>
 #include <string>
@@ -15,7 +16,7 @@ struct LayerCalibration {
   int64_t k = 0;            // input features
   int64_t rows = 0;         // activation rows (tokens) seen
   std::vector<double> xtx;  // sum over rows of x x^T, K x K
-  double absMax = 0;        // largest |x|
+  AbsHistogram hist;        // of |x|, for the activation range
 };
 
 struct Calibration {
@@ -35,9 +36,13 @@ struct Calibration {
 mlir::FailureOr<Calibration> calibrate(mlir::ModuleOp module, llvm::StringRef function,
                                        llvm::StringRef calibPath);
 
-/// Attaches each layer's X^T X / rows as `qcc.calib_hessian` (f32 [K, K])
-/// to the quantizable linears of `module`, for qcc-quantize-weights.
-void attachCalibration(mlir::ModuleOp module, const Calibration &calibration);
+/// Attaches to the quantizable linears of `module`, for
+/// qcc-quantize-weights: each layer's X^T X / rows as `qcc.calib_hessian`
+/// (f32 [K, K]), its largest |x| (`qcc.calib_absmax`), and the activation
+/// range `method` chooses (`qcc.calib_range`) with the fraction of the
+/// calibration values beyond it (`qcc.calib_clipped`).
+void attachCalibration(mlir::ModuleOp module, const Calibration &calibration,
+                       RangeMethod method, double percentile);
 
 } // namespace qcc
 

@@ -75,8 +75,9 @@ def QccQLinearToRuntime : Pass<"qcc-qlinear-to-runtime", "mlir::ModuleOp"> {
     qcc-pack-weights) by a call to `qcc_rt_qlinear`, the runtime's kernel
     for the target, on buffers: the input rows (all leading dims collapsed
     into M), the packed bytes (now a 64-byte aligned constant global), the
-    bias (an empty buffer when there is none), a new output buffer, and
-    whether rows are quantized to int8 first (`act_params`). The call is
+    bias (an empty buffer when there is none), a new output buffer,
+    whether rows are quantized to int8 first (`act_params`) and the static
+    activation scale (`act_scale`, 0 for per-row scales). The call is
     bracketed by `bufferization.to_memref` / `to_tensor` so the rest of the
     function bufferizes around it. The kernels never build a dequantized
     weight, and give the reference lowering's results (bit-identical with

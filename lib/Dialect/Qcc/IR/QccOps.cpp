@@ -1,6 +1,8 @@
 //===- QccOps.cpp - qcc op verifiers and folders --------------------------===//
 #include "qcc/Dialect/Qcc/IR/QccOps.h"
 
+#include <cmath>
+
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
@@ -835,6 +837,13 @@ LogicalResult QLinearOp::verify() {
     if (act.getBits() != 8)
       return emitOpError("activations quantize to 8 bits, got ")
              << act.getBits();
+  if (auto s = getActScaleAttr()) {
+    if (!getActParamsAttr())
+      return emitOpError("act_scale needs act_params");
+    double v = s.getValueAsDouble();
+    if (!(v > 0) || !std::isfinite(v))
+      return emitOpError("act_scale must be positive and finite, got ") << v;
+  }
   return success();
 }
 

@@ -321,9 +321,9 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
                                  << "' (rtn, mse or gptq)";
       return signalPassFailure();
     }
-    if (act != "none" && act != "dynamic") {
+    if (act != "none" && act != "dynamic" && act != "static") {
       getOperation().emitError() << "qcc-quantize-weights: unknown act '" << act
-                                 << "' (none or dynamic)";
+                                 << "' (none, dynamic or static)";
       return signalPassFailure();
     }
     if (group < 0) {
@@ -337,14 +337,15 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
     });
     int64_t index = 0;
     for (MatMulOp op : linears)
-      rewrite(op, index++);
+      if (failed(rewrite(op, index++)))
+        return signalPassFailure();
   }
 
   static bool feedsReturn(Value v) {
     return llvm::any_of(v.getUsers(), [](Operation *u) { return isa<func::ReturnOp>(u); });
   }
 
-  void rewrite(MatMulOp op, int64_t index) {
+  LogicalResult rewrite(MatMulOp op, int64_t index) {
     MLIRContext *ctx = &getContext();
     DenseElementsAttr wAttr;
     matchPattern(op.getRhs(), m_Constant(&wAttr));
@@ -394,7 +395,7 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
                          NamedAttribute(StringAttr::get(ctx, "note"),
                                         StringAttr::get(ctx, note))}));
         op->removeAttr("qcc.quant_override");
-        return;
+        return success();
       }
       if (auto v = o.getAs<IntegerAttr>("bits"))
         layerBits = v.getInt();
@@ -418,13 +419,13 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
       if (hessian.size() != size_t(K * K)) {
         op->emitError() << "layer '" << name
                         << "': gptq needs the calibration statistics of its input (--calib)";
-        return signalPassFailure();
+        return failure();
       }
       auto g = gptqWeight(w.data(), K, N, layerBits, layerGroup, layerAsym, hessian);
       if (!g) {
         op->emitError() << "layer '" << name
                         << "': the calibration Hessian is not positive definite";
-        return signalPassFailure();
+        return failure();
       }
       qw = std::move(*g);
     } else {
@@ -466,14 +467,33 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
         layerGroup > 0 ? Granularity::PerGroup : Granularity::PerAxis, layerGroup > 0 ? 0 : 1,
         layerGroup, /*isSymmetric=*/!layerAsym, b.getF32Type());
     QuantParamsAttr actParams;
-    if (act == "dynamic")
+    FloatAttr actScale;
+    double actAbsMax = 0, actRange = 0, actClipped = 0;
+    if (act != "none")
       actParams = QuantParamsAttr::get(ctx, 8, true, Granularity::PerAxis, 0, 0, true,
                                        b.getF32Type());
+    if (act == "static") {
+      // One scale for every row, from the range the calibration chose
+      // (its largest |x| when no method chose one).
+      auto absMax = op->getAttrOfType<FloatAttr>("qcc.calib_absmax");
+      if (!absMax)
+        return op.emitError() << "layer '" << name
+                              << "': static activation scales need calibration statistics "
+                                 "(--calib)";
+      actAbsMax = actRange = absMax.getValueAsDouble();
+      if (auto r = op->getAttrOfType<FloatAttr>("qcc.calib_range"))
+        actRange = r.getValueAsDouble();
+      if (auto c = op->getAttrOfType<FloatAttr>("qcc.calib_clipped"))
+        actClipped = c.getValueAsDouble();
+      actScale = b.getF32FloatAttr(actRange > 0 ? float(actRange) / 127.0f : 1.0f);
+    }
     auto lin = b.create<QLinearOp>(loc, cast<RankedTensorType>(result.getType()),
-                                   op.getLhs(), q, s, zp, bias, params, actParams);
+                                   op.getLhs(), q, s, zp, bias, params, actParams, actScale);
     std::string scheme = std::string(layerAsym ? "u" : "s") + std::to_string(layerBits) +
                          (layerGroup > 0 ? " g" + std::to_string(layerGroup) : " per-channel") +
-                         (act == "dynamic" ? ", int8 activations" : ", float activations");
+                         (act == "dynamic"  ? ", int8 activations"
+                          : act == "static" ? ", int8 static activations"
+                                            : ", float activations");
     SmallVector<NamedAttribute> report{
         b.getNamedAttr("layer", b.getStringAttr(name)),
         b.getNamedAttr("shape", b.getDenseI64ArrayAttr({K, N})),
@@ -483,6 +503,12 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
     if (!hessian.empty())
       report.push_back(b.getNamedAttr(
           "output_sqnr_db", b.getF64FloatAttr(outputSqnrDb(w.data(), dq, K, N, hessian))));
+    if (actScale) {
+      report.push_back(b.getNamedAttr("act_absmax", b.getF64FloatAttr(actAbsMax)));
+      report.push_back(b.getNamedAttr("act_range", b.getF64FloatAttr(actRange)));
+      report.push_back(b.getNamedAttr("act_clipped", b.getF64FloatAttr(actClipped)));
+      report.push_back(b.getNamedAttr("act_scale", b.getF64FloatAttr(actScale.getValueAsDouble())));
+    }
     if (!note.empty())
       report.push_back(b.getNamedAttr("note", b.getStringAttr(note)));
     lin->setAttr("qcc.quant_report", b.getDictionaryAttr(report));
@@ -490,6 +516,7 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
     if (biasAdd)
       biasAdd.erase();
     op.erase();
+    return success();
   }
 };
 

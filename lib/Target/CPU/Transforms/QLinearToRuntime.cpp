@@ -102,15 +102,18 @@ struct QLinearToRuntime : qcc::impl::QccQLinearToRuntimeBase<QLinearToRuntime> {
     Value y = b.create<memref::CastOp>(loc, dynamic2d, rows(out, N));
 
     Value act = b.create<arith::ConstantIntOp>(loc, op.getActParams() ? 1 : 0, 64);
+    FloatAttr staticScale = op.getActScaleAttr();
+    Value actScale = b.create<arith::ConstantOp>(
+        loc, staticScale ? staticScale : b.getF32FloatAttr(0.0f));
     Value context = qcc::runtimeContext(b, loc, op->getParentOfType<func::FuncOp>());
     func::FuncOp fn = qcc::lookupOrDeclareRuntimeFunc(
         module, kQLinear,
         FunctionType::get(ctx,
                           {context.getType(), dynamic2d, dynamic1d(b.getI8Type()),
-                           dynamic1d(f32), dynamic2d, b.getI64Type()},
+                           dynamic1d(f32), dynamic2d, b.getI64Type(), f32},
                           {}),
         /*cInterface=*/true);
-    b.create<func::CallOp>(loc, fn, ValueRange{context, x, w, bias, y, act});
+    b.create<func::CallOp>(loc, fn, ValueRange{context, x, w, bias, y, act, actScale});
     Value result = b.create<bufferization::ToTensorOp>(loc, yType, out, /*restrict=*/true,
                                                        /*writable=*/true);
     op.replaceAllUsesWith(result);

@@ -466,13 +466,15 @@ def Qcc_QLinearOp : Qcc_Op<"qlinear", [Pure, AttrSizedOperandSegments]> {
     `weight_params` whose axis is the reduction axis 0 for per-group or the
     output axis 1 for per-channel. Without `act_params` the activations stay
     float (weight-only quantization); with them, each row of `input` is
-    quantized dynamically with that scheme before the integer dot products.
+    quantized dynamically with that scheme before the integer dot products,
+    or, with `act_scale` (static quantization from calibration), every row
+    with that one scale, values clamped to [-qmax, qmax].
     The dequantized weight is a semantic device only: kernels never build it.
   }];
   let arguments = (ins Qcc_FloatTensor:$input, Qcc_IntTensor:$weight,
       Qcc_FloatTensor:$weight_scale, Optional<Qcc_IntTensor>:$weight_zero_point,
       Optional<Qcc_FloatTensor>:$bias, Qcc_QuantParamsAttr:$weight_params,
-      OptionalAttr<Qcc_QuantParamsAttr>:$act_params);
+      OptionalAttr<Qcc_QuantParamsAttr>:$act_params, OptionalAttr<F32Attr>:$act_scale);
   let results = (outs Qcc_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight `,` $weight_scale

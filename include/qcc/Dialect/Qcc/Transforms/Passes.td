@@ -58,8 +58,12 @@ def QccQuantizeWeights : Pass<"qcc-quantize-weights", "mlir::func::FuncOp"> {
       to come through the layer's calibration Hessian (`qcc.calib_hessian`,
       X^T X / n over the calibration inputs, set by the driver), damped by
       1 % of its mean diagonal;
-    * `act=dynamic` adds int8 per-row activations (`act_params`); `none`
-      keeps activations float (weight-only).
+    * `act=dynamic` adds int8 per-row activations (`act_params`);
+      `act=static` int8 activations with one scale per layer,
+      `act_scale = T / 127` for the range T the calibration chose
+      (`qcc.calib_range`, else the largest |x|, `qcc.calib_absmax`; both set
+      by the driver, and a layer without them is an error); `none` keeps
+      activations float (weight-only).
 
     Products with non-constant operands (attention) stay float. A linear
     whose result is a function result (a language model's head) keeps 8-bit
@@ -85,7 +89,7 @@ def QccQuantizeWeights : Pass<"qcc-quantize-weights", "mlir::func::FuncOp"> {
     Option<"algo", "algo", "std::string", /*default=*/"\"rtn\"",
            "Weight rounding: rtn, mse or gptq">,
     Option<"act", "act", "std::string", /*default=*/"\"none\"",
-           "Activations: none (float) or dynamic (int8 per row)">
+           "Activations: none (float), dynamic (int8 per row) or static (int8, calibrated scale)">
   ];
   let dependentDialects = ["::qcc::QccDialect"];
 }
