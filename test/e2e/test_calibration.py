@@ -246,3 +246,43 @@ def test_calibration_method_errors(qcc_bin, tmp_path, args, message):
     proc = subprocess.run([str(qcc_bin), str(path), "--w8a8", f"--calib={calib}", *args, "-o",
                            str(tmp_path / "m")], capture_output=True, text=True)
     assert proc.returncode == 1 and message in proc.stderr, proc.stderr
+
+
+def test_llama_next_token_kl(qcc_bin, tmp_path):
+    """On the Llama-style decoder, the KL divergence of the next-token
+    distribution from the float model's, on held-out token sequences, per
+    scheme; GPTQ with calibration is no worse than round-to-nearest."""
+    from qcc.models import llama
+    cfg = llama.SIZES["small"]
+    path = tmp_path / "llama.onnx"
+    llama.build(str(path), cfg)
+    rng = np.random.default_rng(21)
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    # More calibration tokens than the widest layer's inputs (352), so the
+    # Hessians are well conditioned.
+    for i in range(12):
+        np.savez(calib / f"s{i}.npz",
+                 **llama.feeds(cfg, rng.integers(0, cfg.vocab, (1, 48)), llama.empty_past(cfg, 1)))
+    held_out = [llama.feeds(cfg, rng.integers(0, cfg.vocab, (1, 16)), llama.empty_past(cfg, 1))
+                for _ in range(4)]
+
+    def log_softmax(z):
+        z = z.astype(np.float64) - z.max(-1, keepdims=True)
+        return z - np.log(np.exp(z).sum(-1, keepdims=True))
+
+    ref = [log_softmax(CompiledModel(qcc_bin, path, tmp_path)(f)[0]) for f in [*held_out]]
+    kl = {}
+    for label, flags in [("w8a8", ["--w8a8"]),
+                         ("w4a16 g32 rtn", ["--w4a16", "--group=32"]),
+                         ("w4a16 g32 gptq", ["--w4a16", "--group=32", "--algo=gptq",
+                                             f"--calib={calib}"])]:
+        model = CompiledModel(qcc_bin, path, tmp_path, extra_args=flags)
+        vals = []
+        for f, lp in zip(held_out, ref):
+            lq = log_softmax(model(f)[0])
+            vals.append(np.mean(np.sum(np.exp(lp) * (lp - lq), -1)))
+        kl[label] = float(np.mean(vals))
+    print("next-token KL vs float:", kl)
+    assert 0 < kl["w8a8"] < kl["w4a16 g32 rtn"]
+    assert kl["w4a16 g32 gptq"] <= kl["w4a16 g32 rtn"]
