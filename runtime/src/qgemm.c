@@ -410,28 +410,50 @@ static void dequant_tile(const qlinear_job *j, int64_t tile, float *panel) {
   }
 }
 
-/* MR (<= 6) float rows x one dequantized tile: the same fused multiply-adds
- * in the same order as tile_floatact, so both give identical results. */
+/* MR (<= 6) float rows x NT (1 or 2) dequantized tiles: the same fused
+ * multiply-adds in the same order as tile_floatact, so both give identical
+ * results. Two tiles give 12 independent accumulator chains, enough to
+ * cover the FMA latency. */
 static inline __attribute__((always_inline)) void
-tile_panel(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const float *panel) {
-  __m256 acc[6] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
-                   _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+tile_panel(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const int NT,
+           const float *panel) {
+  __m256 acc[6][2];
   const float *x[6];
-  for (int r = 0; r < MR; ++r)
-    x[r] = j->x + (r0 + r) * j->x_rs;
-  for (int64_t k = 0; k < j->kp; ++k) {
-    __m256 wk = _mm256_load_ps(panel + 8 * k);
-    for (int r = 0; r < MR; ++r)
-      acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(x[r] + k), wk, acc[r]);
-  }
-  int64_t cols = j->w->n - tile * 8 < 8 ? j->w->n - tile * 8 : 8;
   for (int r = 0; r < MR; ++r) {
-    __m256 y = acc[r];
-    if (j->bias)
-      y = _mm256_add_ps(y, bias_cols(j->bias + tile * 8, cols));
-    store_cols(j->y + (r0 + r) * j->y_rs + tile * 8, y, cols);
+    x[r] = j->x + (r0 + r) * j->x_rs;
+    acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  }
+  const float *p1 = panel + j->kp * 8;
+  for (int64_t k = 0; k < j->kp; ++k) {
+    __m256 w0 = _mm256_load_ps(panel + 8 * k);
+    __m256 w1 = NT == 2 ? _mm256_load_ps(p1 + 8 * k) : w0;
+    for (int r = 0; r < MR; ++r) {
+      __m256 xk = _mm256_broadcast_ss(x[r] + k);
+      acc[r][0] = _mm256_fmadd_ps(xk, w0, acc[r][0]);
+      if (NT == 2)
+        acc[r][1] = _mm256_fmadd_ps(xk, w1, acc[r][1]);
+    }
+  }
+  for (int t = 0; t < NT; ++t) {
+    int64_t cols = j->w->n - (tile + t) * 8 < 8 ? j->w->n - (tile + t) * 8 : 8;
+    for (int r = 0; r < MR; ++r) {
+      __m256 y = acc[r][t];
+      if (j->bias)
+        y = _mm256_add_ps(y, bias_cols(j->bias + (tile + t) * 8, cols));
+      store_cols(j->y + (r0 + r) * j->y_rs + (tile + t) * 8, y, cols);
+    }
   }
 }
+
+#define QCC_PANEL_DISPATCH(NT)                                                                 \
+  switch (j->m - r < 6 ? j->m - r : 6) {                                                       \
+  case 6: tile_panel(j, r, 6, tile, NT, panel); break;                                         \
+  case 5: tile_panel(j, r, 5, tile, NT, panel); break;                                         \
+  case 4: tile_panel(j, r, 4, tile, NT, panel); break;                                         \
+  case 3: tile_panel(j, r, 3, tile, NT, panel); break;                                         \
+  case 2: tile_panel(j, r, 2, tile, NT, panel); break;                                         \
+  default: tile_panel(j, r, 1, tile, NT, panel); break;                                        \
+  }
 
 #define QCC_TILE_DISPATCH(fn, j, r, mr, tile)                                                  \
   switch (mr) {                                                                                \
@@ -451,23 +473,23 @@ static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
    * panel, then run the rows over it (the register kernel would redo the
    * unpacking for every 4 rows). */
   if (!j->qa && j->m >= 8) {
-    size_t bytes = (size_t)j->kp * 8 * sizeof(float);
+    size_t bytes = (size_t)j->kp * 16 * sizeof(float);
     float *own = NULL, *panel = j->ctx ? qcc_rt_scratch(j->ctx, thread, bytes) : NULL;
     if (!panel && !j->ctx)
       panel = own = malloc(bytes + 32);
     if (own)
       panel = (float *)(((uintptr_t)own + 31) & ~(uintptr_t)31);
     if (panel) {
-      for (int64_t tile = begin; tile < end; ++tile) {
+      for (int64_t tile = begin; tile < end; tile += 2) {
+        int pair = end - tile >= 2;
         dequant_tile(j, tile, panel);
+        if (pair)
+          dequant_tile(j, tile + 1, panel + j->kp * 8);
         for (int64_t r = 0; r < j->m; r += 6) {
-          switch (j->m - r < 6 ? j->m - r : 6) {
-          case 6: tile_panel(j, r, 6, tile, panel); break;
-          case 5: tile_panel(j, r, 5, tile, panel); break;
-          case 4: tile_panel(j, r, 4, tile, panel); break;
-          case 3: tile_panel(j, r, 3, tile, panel); break;
-          case 2: tile_panel(j, r, 2, tile, panel); break;
-          default: tile_panel(j, r, 1, tile, panel); break;
+          if (pair) {
+            QCC_PANEL_DISPATCH(2)
+          } else {
+            QCC_PANEL_DISPATCH(1)
           }
         }
       }
