@@ -179,3 +179,42 @@ def test_bad_recipes(qcc_bin, tmp_path, recipe, message):
     proc = subprocess.run([str(qcc_bin), str(path), "--w4a8", f"--recipe={f}", "-o",
                            str(tmp_path / "m")], capture_output=True, text=True)
     assert proc.returncode == 1 and message in proc.stderr, proc.stderr
+
+
+def test_report_command_and_chart(qcc_bin, tmp_path):
+    """`qcc report` reads a report back: the table, and with --plot an SVG
+    chart with one weight-SQNR bar per quantized layer."""
+    import xml.etree.ElementTree as ET
+    path = tmp_path / "two.onnx"
+    two_layer_model(path, np.random.default_rng(3))
+    report = tmp_path / "r.json"
+    subprocess.run([str(qcc_bin), str(path), "--w4a8", f"--report={report}", "-o",
+                    str(tmp_path / "m")], check=True, capture_output=True)
+    layers = json.loads(report.read_text())["layers"]
+    chart = tmp_path / "c.svg"
+    proc = subprocess.run([str(qcc_bin), "report", str(report), f"--plot={chart}"],
+                          capture_output=True, text=True, check=True)
+    assert "scheme: w4a8" in proc.stdout
+    for layer in layers:
+        assert layer["layer"] in proc.stdout
+    svg = ET.parse(chart).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    bars = [r.find(f"{ns}title").text for r in svg.iter(f"{ns}rect") if r.find(f"{ns}title") is not None]
+    assert bars == [f"{layer['weight_sqnr_db']:.2f} dB" for layer in layers]
+    labels = [t.text for t in svg.iter(f"{ns}text")]
+    assert all(layer["layer"] in labels for layer in layers)
+
+
+@pytest.mark.parametrize("content,args,message", [
+    (None, [], "cannot read"),
+    ("{not json", [], "is not JSON"),
+    ('{"scheme": "w8a8"}', [], "is not a qcc quantization report"),
+    ('{"layers": []}', ["--plot=c.png"], "--plot writes an SVG chart"),
+])
+def test_report_command_errors(qcc_bin, tmp_path, content, args, message):
+    report = tmp_path / "r.json"
+    if content is not None:
+        report.write_text(content)
+    proc = subprocess.run([str(qcc_bin), "report", str(report), *args], capture_output=True,
+                          text=True)
+    assert proc.returncode == 1 and message in proc.stderr, proc.stderr

@@ -9,6 +9,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
+#include "ReportCommand.h"
 #include "qcc/Dialect/Qcc/Transforms/Passes.h"
 #include "qcc/Dialect/Qcc/Transforms/QuantReport.h"
 #include "qcc/Import/ONNXImporter.h"
@@ -112,6 +113,8 @@ cl::opt<bool> printWeights("print-weights",
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  if (argc > 1 && StringRef(argv[1]) == "report")
+    return qcc::runReportCommand(ArrayRef<const char *>(argv + 2, argv + argc));
   // Pass names for --mlir-print-ir-after and friends; registered before
   // the pass manager's options, which list them.
   qcc::registerAllPasses();

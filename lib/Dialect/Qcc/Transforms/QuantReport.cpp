@@ -31,8 +31,8 @@ llvm::json::Array qcc::collectQuantReport(ModuleOp module) {
 }
 
 void qcc::printQuantReport(const llvm::json::Array &layers, llvm::raw_ostream &os) {
-  os << llvm::formatv("{0,-28} {1,-12} {2,-38} {3,-5} {4,10} {5,12}\n", "layer", "K x N",
-                      "scheme", "algo", "w SQNR dB", "out SQNR dB");
+  os << llvm::formatv("{0,-28} {1,-12} {2,-38} {3,-5} {4,10} {5,12} {6,18}\n", "layer", "K x N",
+                      "scheme", "algo", "w SQNR dB", "out SQNR dB", "act range (clip)");
   for (const llvm::json::Value &v : layers) {
     const llvm::json::Object &o = *v.getAsObject();
     std::string shape;
@@ -48,11 +48,14 @@ void qcc::printQuantReport(const llvm::json::Array &layers, llvm::raw_ostream &o
       return "exact";
     };
     bool isFloat = o.getString("scheme") == std::optional<StringRef>("float");
-    os << llvm::formatv("{0,-28} {1,-12} {2,-38} {3,-5} {4,10} {5,12}",
+    std::string range = "-";
+    if (auto r = o.getNumber("act_range"))
+      range = llvm::formatv("{0:g4} ({1:f2}%)", *r, 100 * o.getNumber("act_clipped").value_or(0));
+    os << llvm::formatv("{0,-28} {1,-12} {2,-38} {3,-5} {4,10} {5,12} {6,18}",
                         o.getString("layer").value_or(""), shape,
                         o.getString("scheme").value_or(""), o.getString("algo").value_or(""),
                         isFloat ? std::string("-") : db("weight_sqnr_db"),
-                        isFloat ? std::string("-") : db("output_sqnr_db"));
+                        isFloat ? std::string("-") : db("output_sqnr_db"), range);
     if (auto note = o.getString("note"))
       os << "  (" << *note << ")";
     os << "\n";
