@@ -7,6 +7,8 @@ same inputs (see bench/README.md):
   * w4a8: MatMulNBits, 4-bit blocks of 32 with zero points,
     accuracy_level 4 (onnxruntime quantizes activations to int8 per block,
     qcc per row); the same file is compiled by qcc.
+  * w4a8 f16: qcc --w4a8 --group=32 --asym --scale-type=f16 on float
+    weights (f16 scales: 4.75 bits per weight) against the same peer.
   * w4a16: the same weights with accuracy_level 0 (float activations).
   * w8a8: onnxruntime's dynamic int8 graph (DynamicQuantizeLinear +
     MatMulInteger + scale multiply, s8 per-column weights) vs qcc --w8a8
@@ -147,8 +149,16 @@ def main():
         dims = f"{k}x{n}" if k == n else f"{k}x{n} + {n}x{k}"
         xs = [{"x": np.random.default_rng(1).standard_normal((m, k)).astype(np.float32)} for m in ms]
         macs = k * n  # per row, per layer
-        for scheme in ("w4a8", "w4a16", "w8a8"):
-            if scheme == "w8a8":
+        for scheme in ("w4a8", "w4a8 f16", "w4a16", "w8a8"):
+            if scheme == "w4a8 f16":
+                # qcc's own 4-bit quantization of float weights with f16
+                # scales (4.75 bits per weight) against the same peer.
+                qpath, opath = work / "f.onnx", work / "nb.onnx"
+                float_model(qpath, k, n, layers)
+                nbits_model(opath, k, n, layers, 4)
+                flags = ["--w4a8", "--group=32", "--asym", "--scale-type=f16"]
+                wbytes, peer = macs * (0.5 + 3 / BLOCK), "MatMulNBits acc4"
+            elif scheme == "w8a8":
                 qpath, opath = work / "f.onnx", work / "i8.onnx"
                 float_model(qpath, k, n, layers)
                 int8_model(opath, k, n, layers)
@@ -161,7 +171,8 @@ def main():
                 flags, wbytes = [], macs * (0.5 + 5 / BLOCK)
                 peer = f"MatMulNBits acc{4 if scheme == 'w4a8' else 0}"
             labels = [(scheme, peer, dims, m, wbytes, 2 * m * macs) for m in ms]
-            rows += measure(labels, qpath, opath, flags, xs, layers, f"{scheme}_{k}_{n}")
+            rows += measure(labels, qpath, opath, flags, xs, layers,
+                            f"{scheme.replace(' ', '_')}_{k}_{n}")
             for p in (qpath, opath):
                 p.unlink(missing_ok=True)
             print(rows[-1], flush=True)

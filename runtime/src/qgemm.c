@@ -41,6 +41,8 @@ typedef struct {
   const qcc_rt_qweight *w;
   const uint8_t *tiles;
   int64_t m, groups, kp, block_bytes, tile_bytes;
+  int64_t zp_at;    /* offset of the zero points in a block */
+  int f16_scales;   /* scales stored as f16 */
   const float *x; /* float rows (weight-only), x_rs floats apart */
   int64_t x_rs;
   const int8_t *qa; /* int8 rows, kp apart */
@@ -63,25 +65,55 @@ static float round_even(float v) {
 
 static int64_t weight_bytes(const qcc_rt_qweight *w) { return w->group * w->nr * w->bits / 8; }
 
+/* IEEE half to float without F16C or libm. */
+static float half_to_float(uint16_t h) {
+  uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 31, man = h & 1023, bits;
+  if (exp == 31)
+    bits = sign | 0x7f800000u | (man << 13);
+  else if (exp != 0)
+    bits = sign | ((exp + 112) << 23) | (man << 13);
+  else if (man == 0)
+    bits = sign;
+  else { /* subnormal: normalize */
+    exp = 113;
+    while (!(man & 1024)) {
+      man <<= 1;
+      --exp;
+    }
+    bits = sign | (exp << 23) | ((man & 1023) << 13);
+  }
+  float f;
+  __builtin_memcpy(&f, &bits, 4);
+  return f;
+}
+
+static const uint8_t *block_of(const qlinear_job *j, int64_t k, int64_t n) {
+  return j->tiles + ((n / j->w->nr) * j->groups + k / j->w->group) * j->block_bytes;
+}
+
 /* Logical q[k][n] - zp as stored (k, n inside the padded tile). */
-static int32_t centered(const qcc_rt_qweight *w, const uint8_t *tiles, int64_t groups,
-                        int64_t block_bytes, int64_t k, int64_t n) {
-  int64_t nr = w->nr, g = k / w->group, kg = k % w->group;
-  const uint8_t *blk = tiles + ((n / nr) * groups + g) * block_bytes;
-  int64_t c = n % nr;
+static int32_t centered(const qlinear_job *j, int64_t k, int64_t n) {
+  const qcc_rt_qweight *w = j->w;
+  int64_t nr = w->nr, kg = k % w->group, c = n % nr;
+  const uint8_t *blk = block_of(j, k, n);
   if (w->bits == 8)
-    return (int8_t)blk[(kg / 4) * nr * 4 + c * 4 + kg % 4];
+    return (int8_t)blk[(kg / 4) * nr * 4 + c * 4 + kg % 4] - (int8_t)blk[j->zp_at + c];
   int64_t pair = kg / 8, half = (kg % 8) / 4;
   uint8_t byte = blk[pair * nr * 4 + c * 4 + kg % 4];
   int32_t nib = half ? byte >> 4 : byte & 15;
-  return nib - (int32_t)blk[weight_bytes(w) + 4 * nr + c];
+  return nib - (int32_t)blk[j->zp_at + c];
 }
 
-static float scale_of(const qcc_rt_qweight *w, const uint8_t *tiles, int64_t groups,
-                      int64_t block_bytes, int64_t g, int64_t n) {
-  const uint8_t *blk = tiles + ((n / w->nr) * groups + g) * block_bytes;
+static float scale_of(const qlinear_job *j, int64_t k, int64_t n) {
+  const uint8_t *at = block_of(j, k, n) + weight_bytes(j->w);
+  int64_t c = n % j->w->nr;
+  if (j->f16_scales) {
+    uint16_t h;
+    __builtin_memcpy(&h, at + 2 * c, 2);
+    return half_to_float(h);
+  }
   float s;
-  __builtin_memcpy(&s, blk + weight_bytes(w) + 4 * (n % w->nr), sizeof s);
+  __builtin_memcpy(&s, at + 4 * c, sizeof s);
   return s;
 }
 
@@ -195,8 +227,8 @@ static void tiles_scalar(const qlinear_job *j, int64_t r0, int64_t r1, int64_t t
         for (int64_t g = 0; g < j->groups; ++g) {
           int32_t acc = 0;
           for (int64_t k = g * w->group; k < (g + 1) * w->group && k < w->k; ++k)
-            acc += qa[k] * centered(w, j->tiles, j->groups, j->block_bytes, k, n);
-          float p = (float)acc * scale_of(w, j->tiles, j->groups, j->block_bytes, g, n);
+            acc += qa[k] * centered(j, k, n);
+          float p = (float)acc * scale_of(j, g * w->group, n);
           t = t + p;
         }
         out = j->sa[r] * t;
@@ -204,8 +236,7 @@ static void tiles_scalar(const qlinear_job *j, int64_t r0, int64_t r1, int64_t t
         const float *x = j->x + r * j->x_rs;
         out = 0;
         for (int64_t k = 0; k < w->k; ++k) {
-          float wd = (float)centered(w, j->tiles, j->groups, j->block_bytes, k, n) *
-                     scale_of(w, j->tiles, j->groups, j->block_bytes, k / w->group, n);
+          float wd = (float)centered(j, k, n) * scale_of(j, k, n);
           out += x[k] * wd;
         }
       }
@@ -220,6 +251,11 @@ static void tiles_scalar(const qlinear_job *j, int64_t r0, int64_t r1, int64_t t
 #ifndef QCC_PREFETCH
 #define QCC_PREFETCH 1024
 #endif
+/* The 8 scales of a block, f32 or f16. */
+static inline __m256 load_scales(const qlinear_job *j, const uint8_t *at) {
+  return j->f16_scales ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)at))
+                       : _mm256_loadu_ps((const float *)at);
+}
 /* Stores the first `cols` lanes of v. */
 static void store_cols(float *y, __m256 v, int64_t cols) {
   if (cols == 8) {
@@ -245,8 +281,9 @@ static __m256 bias_cols(const float *bias, int64_t cols) {
  * int4 bytes hold k and k + 4 in their low and high nibbles, so one load
  * and two masks give two 4-deep chunks for all 8 columns; vpmaddubsw takes
  * the unsigned nibbles against the signed activations (|sum| <= 4*15*127
- * fits int16), and the zero point comes off per group as zp * sum(a). int8
- * weights go as |w| against a with w's sign (|pair| <= 2*128*127). */
+ * fits int16). int8 weights (stored signed) go as |w| against a with w's
+ * sign (|pair| <= 2*128*127). The zero point comes off per group as
+ * zp * sum(a). */
 static inline __attribute__((always_inline)) void
 tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
   const qcc_rt_qweight *w = j->w;
@@ -279,7 +316,7 @@ tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
           acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(s, ones));
         }
       }
-      __m256i zp = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(blk + wb + 32)));
+      __m256i zp = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(blk + j->zp_at)));
       for (int r = 0; r < MR; ++r)
         acc[r] = _mm256_sub_epi32(
             acc[r], _mm256_mullo_epi32(zp, _mm256_set1_epi32(j->asum[(r0 + r) * j->groups + g])));
@@ -294,8 +331,12 @@ tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
           acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(s, ones));
         }
       }
+      __m256i zp = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(blk + j->zp_at)));
+      for (int r = 0; r < MR; ++r)
+        acc[r] = _mm256_sub_epi32(
+            acc[r], _mm256_mullo_epi32(zp, _mm256_set1_epi32(j->asum[(r0 + r) * j->groups + g])));
     }
-    __m256 sc = _mm256_loadu_ps((const float *)(blk + wb));
+    __m256 sc = load_scales(j, blk + wb);
     for (int r = 0; r < MR; ++r)
       t[r] = _mm256_add_ps(t[r], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r]), sc));
   }
@@ -339,11 +380,11 @@ tile_floatact(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
   for (int r = 0; r < MR; ++r)
     x[r] = j->x + (r0 + r) * j->x_rs;
   for (int64_t g = 0; g < j->groups; ++g, blk += j->block_bytes) {
-    __m256 sc = _mm256_loadu_ps((const float *)(blk + wb));
+    __m256 sc = load_scales(j, blk + wb);
     int64_t kg = g * group;
     __m256 wv[4];
     if (w->bits == 4) {
-      __m256i zp = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(blk + wb + 32)));
+      __m256i zp = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(blk + j->zp_at)));
       for (int64_t p = 0; p < group / 8; ++p) {
         __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 32 * p));
         for (int half = 0; half < 2; ++half) {
@@ -357,9 +398,9 @@ tile_floatact(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
         }
       }
     } else {
+      __m256i zp8 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(blk + j->zp_at)));
       for (int64_t c = 0; c < group / 4; ++c) {
-        chunk_columns(_mm256_loadu_si256((const __m256i *)(blk + 32 * c)), 1,
-                      _mm256_setzero_si256(), sc, wv);
+        chunk_columns(_mm256_loadu_si256((const __m256i *)(blk + 32 * c)), 1, zp8, sc, wv);
         int64_t k = kg + 4 * c;
         for (int i = 0; i < 4; ++i)
           for (int r = 0; r < MR; ++r)
@@ -384,11 +425,11 @@ static void dequant_tile(const qlinear_job *j, int64_t tile, float *panel) {
   const int64_t wb = weight_bytes(w), group = w->group;
   const __m256i low4 = _mm256_set1_epi8(15);
   for (int64_t g = 0; g < j->groups; ++g, blk += j->block_bytes) {
-    __m256 sc = _mm256_loadu_ps((const float *)(blk + wb));
+    __m256 sc = load_scales(j, blk + wb);
     __m256 wv[4];
     float *out = panel + g * group * 8;
     if (w->bits == 4) {
-      __m256i zp = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(blk + wb + 32)));
+      __m256i zp = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(blk + j->zp_at)));
       for (int64_t p = 0; p < group / 8; ++p) {
         __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 32 * p));
         for (int half = 0; half < 2; ++half) {
@@ -400,9 +441,9 @@ static void dequant_tile(const qlinear_job *j, int64_t tile, float *panel) {
         }
       }
     } else {
+      __m256i zp8 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(blk + j->zp_at)));
       for (int64_t c = 0; c < group / 4; ++c) {
-        chunk_columns(_mm256_loadu_si256((const __m256i *)(blk + 32 * c)), 1,
-                      _mm256_setzero_si256(), sc, wv);
+        chunk_columns(_mm256_loadu_si256((const __m256i *)(blk + 32 * c)), 1, zp8, sc, wv);
         for (int i = 0; i < 4; ++i)
           _mm256_store_ps(out + (4 * c + i) * 8, wv[i]);
       }
@@ -561,7 +602,7 @@ tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
           acc[r][1] = dot4(dot4(acc[r][1], lo1, a0), hi1, a1);
         }
       }
-      uint16x8_t zp16 = vmovl_u8(vld1_u8(blk + wb + 32));
+      uint16x8_t zp16 = vmovl_u8(vld1_u8(blk + j->zp_at));
       int32x4_t zp0 = vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(zp16)));
       int32x4_t zp1 = vreinterpretq_s32_u32(vmovl_u16(vget_high_u16(zp16)));
       for (int r = 0; r < MR; ++r) {
@@ -579,9 +620,23 @@ tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
           acc[r][1] = dot4(acc[r][1], w1, a);
         }
       }
+      int16x8_t zp16 = vmovl_s8(vld1_s8((const int8_t *)blk + j->zp_at));
+      int32x4_t zp0 = vmovl_s16(vget_low_s16(zp16)), zp1 = vmovl_s16(vget_high_s16(zp16));
+      for (int r = 0; r < MR; ++r) {
+        int32x4_t s = vdupq_n_s32(j->asum[(r0 + r) * j->groups + g]);
+        acc[r][0] = vmlsq_s32(acc[r][0], zp0, s);
+        acc[r][1] = vmlsq_s32(acc[r][1], zp1, s);
+      }
     }
-    float32x4_t sc0 = vld1q_f32((const float *)(blk + wb));
-    float32x4_t sc1 = vld1q_f32((const float *)(blk + wb) + 4);
+    float32x4_t sc0, sc1;
+    if (j->f16_scales) {
+      uint16x8_t h = vld1q_u16((const uint16_t *)(blk + wb));
+      sc0 = vcvt_f32_f16(vreinterpret_f16_u16(vget_low_u16(h)));
+      sc1 = vcvt_f32_f16(vreinterpret_f16_u16(vget_high_u16(h)));
+    } else {
+      sc0 = vld1q_f32((const float *)(blk + wb));
+      sc1 = vld1q_f32((const float *)(blk + wb) + 4);
+    }
     for (int r = 0; r < MR; ++r) {
       t[r][0] = vaddq_f32(t[r][0], vmulq_f32(vcvtq_f32_s32(acc[r][0]), sc0));
       t[r][1] = vaddq_f32(t[r][1], vmulq_f32(vcvtq_f32_s32(acc[r][1]), sc1));
@@ -644,7 +699,9 @@ void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int6
   j.m = m;
   j.groups = ceil_div(w->k, w->group);
   j.kp = j.groups * w->group;
-  j.block_bytes = weight_bytes(w) + 4 * w->nr + (w->bits == 4 ? w->nr : 0);
+  j.f16_scales = (w->flags & QCC_RT_QWEIGHT_F16_SCALES) != 0;
+  j.zp_at = weight_bytes(w) + (j.f16_scales ? 2 : 4) * w->nr;
+  j.block_bytes = j.zp_at + w->nr;
   j.tile_bytes = j.groups * j.block_bytes;
   j.x = x;
   j.x_rs = x_rs;

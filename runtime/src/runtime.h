@@ -69,8 +69,10 @@ typedef struct qcc_rt_qweight {
   int64_t k, n;  /* logical weight [K, N] */
   int64_t group; /* K per scale, a multiple of 8 (per column: K rounded up) */
   int64_t nr;    /* columns per tile */
-  int64_t reserved[2];
+  int64_t flags; /* QCC_RT_QWEIGHT_F16_SCALES */
+  int64_t reserved;
 } qcc_rt_qweight;
+#define QCC_RT_QWEIGHT_F16_SCALES 1 /* scales stored as f16, not f32 */
 
 /* y[m x n] = x[m x k] * W + bias (bias may be NULL); rows x_rs / y_rs
  * floats apart. With int8_act, rows of x are quantized first: with

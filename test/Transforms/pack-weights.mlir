@@ -49,12 +49,12 @@ func.func @u4(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
 
 // -----
 
-// s8 per column: one group of K rounded up to 8, bytes as they are, no zero
-// points.
+// s8 per column: one group of K rounded up to 8, bytes as they are, then
+// the scales and the zero points (0).
 // CHECK-LABEL: func @s8
 // CHECK: qcc.packed_constant dense<"0x51435731000000000800000000000000
 // CHECK-SAME: 7F81000002FE00000000000000000000000000000000000000000000000000000000004000008
-// CHECK-SAME: 0BF0000000000000000"> : tensor<112xi8> : tensor<3x2xi8, #qcc.packed<"x86.avx2", [8, 4], <s8, per_axis(1)>>>
+// CHECK-SAME: 0BF000000000000000000000000"> : tensor<116xi8> : tensor<3x2xi8, #qcc.packed<"x86.avx2", [8, 4], <s8, per_axis(1)>>>
 func.func @s8(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {
   %q = arith.constant dense<[[127, 2], [-127, -2], [0, 0]]> : tensor<3x2xi8>
   %s = arith.constant dense<[2.0, -1.0]> : tensor<2xf32>
@@ -64,17 +64,44 @@ func.func @s8(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {
 
 // -----
 
-// Not for the kernels: unsigned 8-bit weights with zero points, and groups
-// that are not a multiple of 8.
-// CHECK-LABEL: func @unpacked
-// CHECK-NOT: packed_constant
-func.func @unpacked(%x: tensor<2x4xf32>) -> (tensor<2x2xf32>, tensor<2x2xf32>) {
+// u8 with zero points: values and zero points stored minus 128, as the
+// signed bytes the dot products take (1 -> 0x81; zero points 128, 130 -> 0, 2;
+// K-steps past 4 hold the column's zero point).
+// CHECK-LABEL: func @u8
+// CHECK: qcc.packed_constant dense<"0x51435731000000000800000000000000
+// CHECK-SAME: 8183858782848688000000000000000000000000020202020000000000000000
+// CHECK-SAME: 0000803F0000803F0000000000000000
+// CHECK-SAME: 00020000"> : tensor<116xi8> : tensor<4x2xi8, #qcc.packed<"x86.avx2", [8, 4], <u8, per_axis(1), asymmetric>>>
+func.func @u8(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
   %q = arith.constant dense<[[1, 2], [3, 4], [5, 6], [7, 8]]> : tensor<4x2xi8>
   %s = arith.constant dense<[1.0, 1.0]> : tensor<2xf32>
-  %z = arith.constant dense<[128, 128]> : tensor<2xi8>
+  %z = arith.constant dense<[128, 130]> : tensor<2xi8>
   %a = qcc.qlinear %x, %q, %s zp %z : tensor<2xi8> {weight_params = #qcc.qparams<u8, per_axis(1), asymmetric>} : (tensor<2x4xf32>, tensor<4x2xi8>, tensor<2xf32>) -> tensor<2x2xf32>
+  return %a : tensor<2x2xf32>
+}
+
+// -----
+
+// Not for the kernels: groups that are not a multiple of 8.
+// CHECK-LABEL: func @unpacked
+// CHECK-NOT: packed_constant
+func.func @unpacked(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
   %q4 = arith.constant dense<[[1, 2], [3, 4], [5, 6], [7, 0]]> : tensor<4x2xi4>
   %s4 = arith.constant dense<[[1.0, 1.0], [1.0, 1.0]]> : tensor<2x2xf32>
   %b = qcc.qlinear %x, %q4, %s4 {weight_params = #qcc.qparams<s4, per_group(0, 2)>} : (tensor<2x4xf32>, tensor<4x2xi4>, tensor<2x2xf32>) -> tensor<2x2xf32>
-  return %a, %b : tensor<2x2xf32>, tensor<2x2xf32>
+  return %b : tensor<2x2xf32>
+}
+
+// -----
+
+// f16 scales stay f16 (2 bytes each, header flags = 1): 1.0 and -2.0 are
+// 0x3C00 and 0xC000.
+// CHECK-LABEL: func @f16_scales
+// CHECK: qcc.packed_constant dense<[81, 67, 87, 49, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+// CHECK-SAME: -119, -118, -120, -120, -121, -122, -120, -120, 0, 0, 0, 0, 0, 0, 0, 0, 0, 60, 0, -64, 0, 0, 0, 0, 8, 8, 0, 0]> : tensor<92xi8>
+func.func @f16_scales(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
+  %q = arith.constant dense<[[1, -1], [2, -2]]> : tensor<2x2xi4>
+  %s = arith.constant dense<[[1.0, -2.0]]> : tensor<1x2xf16>
+  %y = qcc.qlinear %x, %q, %s {weight_params = #qcc.qparams<s4, per_group(0, 8), scale = f16>} : (tensor<2x2xf32>, tensor<2x2xi4>, tensor<1x2xf16>) -> tensor<2x2xf32>
+  return %y : tensor<2x2xf32>
 }

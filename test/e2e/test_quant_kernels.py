@@ -39,6 +39,8 @@ SCHEMES = [
     (["--w4a8", "--group=per-channel", "--asym"], 4, None, True, True),
     (["--w8a8"], 8, None, False, True),
     (["--w8a8", "--group=64"], 8, 64, False, True),
+    (["--w8a8", "--asym"], 8, None, True, True),
+    (["--w8a16", "--group=32", "--asym"], 8, 32, True, False),
     (["--w4a16", "--group=64", "--asym"], 4, 64, True, False),
     (["--w4a16", "--group=32"], 4, 32, False, False),
     (["--w8a16"], 8, None, False, False),
@@ -85,6 +87,31 @@ def test_kernels_match_reference(qcc_bin, tmp_path, flags, bits, group, asym, ac
                 np.testing.assert_allclose(got_scalar, ref, rtol=1e-5, atol=1e-5, err_msg=where)
 
 
+@pytest.mark.parametrize("flags,bits,group,asym,act", [SCHEMES[1], SCHEMES[4], SCHEMES[6]],
+                         ids=[" ".join(SCHEMES[i][0]) for i in (1, 4, 6)])
+def test_f16_scales(qcc_bin, tmp_path, flags, bits, group, asym, act):
+    """--scale-type=f16: scales rounded to f16 and packed as f16 (half the
+    scale bytes); the kernels give the reference's results for those scales."""
+    rng = np.random.default_rng(6)
+    k, n = 200, 44
+    w = (rng.standard_normal((k, n)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    path = tmp_path / "lin.onnx"
+    linear_model(path, w, b)
+    q, s, zp = quant_ref.quantize_weight(w, bits, group, asym, "rtn")
+    s16 = np.asarray(s, np.float32).astype(np.float16).astype(np.float32)
+    assert not np.array_equal(s16, s)
+    x = rng.standard_normal((17, k)).astype(np.float32)
+    ref = np.maximum(quant_ref.qlinear(x, q, s16, zp, group=group, act_bits=8 if act else None,
+                                       bias=b), 0)
+    for cpu in ("haswell", "x86-64"):
+        got = CompiledModel(qcc_bin, path, tmp_path,
+                            extra_args=[*flags, "--scale-type=f16", f"--cpu={cpu}"])({"x": x})[0]
+        if act:
+            np.testing.assert_array_equal(got, ref, err_msg=cpu)
+        else:
+            np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5, err_msg=cpu)
+
 @pytest.mark.skipif(
     not (shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64")),
     reason="aarch64 cross toolchain and qemu-user are installed by scripts/setup.sh")
@@ -92,18 +119,23 @@ def test_kernels_match_reference(qcc_bin, tmp_path, flags, bits, group, asym, ac
 def test_arm64_kernels_match_x86(qcc_bin, tmp_path, cpu):
     """The NEON kernels (sdot on neoverse-n1, widening multiplies without
     dotprod) under qemu give the same bits as the x86-64 AVX2 kernels and
-    the reference, for int4 and int8 weights with int8 activations."""
+    the reference, for int4 and int8 weights (with and without zero points)
+    with int8 activations and f32 or f16 scales."""
     from test_arm64 import SYSROOT, _run_raw
     rng = np.random.default_rng(9)
     k, n = 200, 44
     for flags, bits, group, asym in [(["--w4a8", "--group=32", "--asym"], 4, 32, True),
-                                     (["--w8a8"], 8, None, False)]:
+                                     (["--w4a8", "--scale-type=f16"], 4, 32, False),
+                                     (["--w8a8"], 8, None, False),
+                                     (["--w8a8", "--asym"], 8, None, True)]:
         w = (rng.standard_normal((k, n)) * 0.1).astype(np.float32)
         b = rng.standard_normal(n).astype(np.float32)
         path = tmp_path / "lin.onnx"
         linear_model(path, w, b)
         x = rng.standard_normal((17, k)).astype(np.float32)
         q, s, zp = quant_ref.quantize_weight(w, bits, group, asym, "rtn")
+        if "--scale-type=f16" in flags:
+            s = np.asarray(s, np.float32).astype(np.float16).astype(np.float32)
         ref = np.maximum(quant_ref.qlinear(x, q, s, zp, group=group, act_bits=8, bias=b), 0)
         x86 = CompiledModel(qcc_bin, path, tmp_path, extra_args=[*flags, "--cpu=haswell"])({"x": x})[0]
         out = tmp_path / f"arm_{bits}"

@@ -91,6 +91,10 @@ cl::opt<std::string> actOpt("act",
                                      "without --calib) or static (one per layer from --calib; "
                                      "the default with it)"),
                             cl::init("dynamic"));
+cl::opt<std::string> scaleTypeOpt("scale-type",
+                                  cl::desc("Weight scale storage: f32 (default) or f16 (half "
+                                           "the scale bytes)"),
+                                  cl::init("f32"));
 cl::opt<std::string> calibMethod(
     "calib-method",
     cl::desc("Static activation range from the calibration histogram: minmax (default), "
@@ -154,6 +158,7 @@ int main(int argc, char **argv) {
   bool quantOptionGiven = !groupOpt.empty() || asymOpt || algoOpt != "rtn" ||
                           actOpt != "dynamic" || !reportFile.empty() || !recipeFile.empty() ||
                           !calibPath.empty() || calibMethod.getNumOccurrences() ||
+                          scaleTypeOpt.getNumOccurrences() ||
                           percentileOpt.getNumOccurrences();
   if (scheme == Scheme::Float && quantOptionGiven) {
     errs() << "qcc: error: --group, --asym, --algo, --act, --calib, --recipe and --report need a "
@@ -198,6 +203,10 @@ int main(int argc, char **argv) {
     }
     if (percentileOpt.getNumOccurrences() && *rangeMethod != qcc::RangeMethod::Percentile) {
       errs() << "qcc: error: --percentile applies to --calib-method=percentile\n";
+      return 1;
+    }
+    if (scaleTypeOpt != "f32" && scaleTypeOpt != "f16") {
+      errs() << "qcc: error: unknown --scale-type '" << scaleTypeOpt << "' (f32, f16)\n";
       return 1;
     }
     if (actOpt == "static" && calibPath.empty()) {
@@ -251,6 +260,7 @@ int main(int argc, char **argv) {
     q.group = group;
     q.asym = asymOpt;
     q.algo = algoOpt;
+    q.scaleType = scaleTypeOpt;
     // Calibrated runs default to static activation scales.
     std::string act = actOpt.getNumOccurrences() ? actOpt.getValue()
                       : calibPath.empty()         ? "dynamic"
@@ -272,6 +282,7 @@ int main(int argc, char **argv) {
                                {"group", group},
                                {"asymmetric", (bool)asymOpt},
                                {"algo", algoOpt.getValue()},
+                               {"scale_type", scaleTypeOpt.getValue()},
                                {"layers", std::move(layers)}};
     quantSummary = std::move(summary);
     if (!reportFile.empty()) {

@@ -182,6 +182,7 @@ int64_t PackedEncodingAttr::getPackedByteSize(ArrayRef<int64_t> shape) const {
   assert(shape.size() == 2 && "packed weights are 2-D");
   int64_t group = getTile()[0], nr = getTile()[1];
   int64_t bits = getParams().getBits();
-  int64_t block = group * nr * bits / 8 + 4 * nr + (bits == 4 ? nr : 0);
+  int64_t scaleBytes = getParams().getScaleType().isF16() ? 2 : 4;
+  int64_t block = group * nr * bits / 8 + scaleBytes * nr + nr;
   return 64 + llvm::divideCeil(shape[0], group) * llvm::divideCeil(shape[1], nr) * block;
 }

@@ -4,7 +4,7 @@
 // kernels can run into a qcc.packed_constant holding the layout
 // docs/Kernels.md defines: a header, then per tile of `nr` output columns
 // and per group of K, the weights 4 deep per column (int4 as nibble pairs
-// k | k+4 << 4), the group's f32 scales and, for int4, its zero points.
+// k | k+4 << 4), the group's scales and its zero points.
 // Everything the kernel reads is in those bytes, so the scale and zero point
 // constants fall away once the layer is lowered.
 //
@@ -27,6 +27,7 @@ namespace {
 /// Field for field the runtime's qcc_rt_qweight (runtime/src/runtime.h).
 constexpr int64_t kMagic = 0x31574351; // "QCW1"
 constexpr int64_t kHeaderBytes = 64;
+constexpr int64_t kF16Scales = 1; // QCC_RT_QWEIGHT_F16_SCALES
 
 /// Integers of a dense constant, sign- or zero-extended per `isSigned`.
 std::optional<std::vector<int32_t>> intValues(Value v, bool isSigned) {
@@ -104,19 +105,19 @@ struct PackWeights : qcc::impl::QccPackWeightsBase<PackWeights> {
         return;
       zp = std::move(*v);
     }
-    // int8 goes through signed 8-bit dot products: only signed weights
-    // without zero points fit.
-    if (bits == 8 && (!params.getIsSigned() || llvm::any_of(zp, [](int32_t z) { return z; })))
-      return;
     if (bits != 4 && bits != 8)
       return;
 
     int64_t groups = llvm::divideCeil(K, group);
     int64_t tiles = llvm::divideCeil(N, nr);
     int64_t weightBytes = group * nr * bits / 8;
-    int64_t blockBytes = weightBytes + 4 * nr + (bits == 4 ? nr : 0);
+    // f16 scales stay f16: fewer bytes to stream, the same values.
+    bool f16 = params.getScaleType().isF16();
+    int64_t scaleBytes = f16 ? 2 : 4;
+    int64_t zpAt = weightBytes + scaleBytes * nr;
+    int64_t blockBytes = zpAt + nr;
     std::vector<char> bytes(kHeaderBytes + tiles * groups * blockBytes, 0);
-    int64_t header[] = {kMagic, bits, K, N, group, nr};
+    int64_t header[] = {kMagic, bits, K, N, group, nr, f16 ? kF16Scales : 0};
     for (auto [i, v] : llvm::enumerate(header))
       putI64(bytes, 8 * i, v);
 
@@ -131,7 +132,7 @@ struct PackWeights : qcc::impl::QccPackWeightsBase<PackWeights> {
       }
       return 0;
     };
-    auto zpAt = [&](int64_t g, int64_t n) -> int32_t {
+    auto zpOf = [&](int64_t g, int64_t n) -> int32_t {
       if (zp.empty())
         return 0;
       switch (params.getGranularity()) {
@@ -144,8 +145,10 @@ struct PackWeights : qcc::impl::QccPackWeightsBase<PackWeights> {
       }
       return 0;
     };
-    // Signed int4 is stored offset by 8 (unsigned nibbles), zero points too.
-    int32_t offset = bits == 4 && params.getIsSigned() ? 8 : 0;
+    // Stored values and zero points are offset so int4 is unsigned (nibbles)
+    // and int8 signed (bytes the signed dot products take).
+    int32_t offset = bits == 4 ? (params.getIsSigned() ? 8 : 0)
+                               : (params.getIsSigned() ? 0 : -128);
     for (int64_t t = 0; t < tiles; ++t)
       for (int64_t g = 0; g < groups; ++g) {
         size_t blk = kHeaderBytes + (t * groups + g) * blockBytes;
@@ -154,10 +157,17 @@ struct PackWeights : qcc::impl::QccPackWeightsBase<PackWeights> {
           if (n >= N)
             continue;
           float sc = scaleAt(g, n);
-          std::memcpy(&bytes[blk + weightBytes + 4 * c], &sc, 4);
-          int32_t z = zpAt(g, n) + offset;
-          if (bits == 4)
-            bytes[blk + weightBytes + 4 * nr + c] = char(z);
+          if (f16) {
+            bool lost;
+            APFloat h(sc);
+            h.convert(APFloat::IEEEhalf(), APFloat::rmNearestTiesToEven, &lost);
+            uint16_t v = uint16_t(h.bitcastToAPInt().getZExtValue());
+            std::memcpy(&bytes[blk + weightBytes + 2 * c], &v, 2);
+          } else {
+            std::memcpy(&bytes[blk + weightBytes + 4 * c], &sc, 4);
+          }
+          int32_t z = zpOf(g, n) + offset;
+          bytes[blk + zpAt + c] = char(z);
           for (int64_t kg = 0; kg < group; ++kg) {
             int64_t k = g * group + kg;
             // Past K the weight equals the zero point: it dequantizes to 0.

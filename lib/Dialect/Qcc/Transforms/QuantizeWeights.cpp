@@ -326,6 +326,11 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
                                  << "' (none, dynamic or static)";
       return signalPassFailure();
     }
+    if (scaleType != "f32" && scaleType != "f16") {
+      getOperation().emitError() << "qcc-quantize-weights: unknown scale-type '" << scaleType
+                                 << "' (f32 or f16)";
+      return signalPassFailure();
+    }
     if (group < 0) {
       getOperation().emitError() << "qcc-quantize-weights: group must be >= 0";
       return signalPassFailure();
@@ -433,6 +438,18 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
     }
     int64_t G = layerGroup > 0 ? (K + layerGroup - 1) / layerGroup : 1;
     // The weight the layer computes with, for the error figures.
+    // f16 scales: the stored value is the one dequantization uses.
+    if (scaleType == "f16")
+      for (float &sc : qw.scale) {
+        bool lost;
+        APFloat h(sc);
+        h.convert(APFloat::IEEEhalf(), APFloat::rmNearestTiesToEven, &lost);
+        if (!h.isFiniteNonZero())
+          return op.emitError() << "layer '" << name << "': weight scale " << sc
+                                << " does not fit f16 (--scale-type=f32 keeps it)";
+        h.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
+        sc = h.convertToFloat();
+      }
     std::vector<float> dq(K * N);
     double signal = 0, noise = 0;
     for (int64_t k = 0; k < K; ++k)
@@ -453,10 +470,23 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
     auto qType = RankedTensorType::get({K, N}, storage);
     Value q = b.create<arith::ConstantOp>(
         loc, DenseElementsAttr::getFromRawBuffer(qType, ArrayRef<char>(qw.q)));
-    auto sType = layerGroup > 0 ? RankedTensorType::get({G, N}, b.getF32Type())
-                                : RankedTensorType::get({N}, b.getF32Type());
-    Value s = b.create<arith::ConstantOp>(
-        loc, DenseElementsAttr::get(sType, ArrayRef<float>(qw.scale)));
+    Type scaleElt = scaleType == "f16" ? Type(b.getF16Type()) : Type(b.getF32Type());
+    auto sType = layerGroup > 0 ? RankedTensorType::get({G, N}, scaleElt)
+                                : RankedTensorType::get({N}, scaleElt);
+    DenseElementsAttr sAttr;
+    if (scaleType == "f16") {
+      SmallVector<APFloat> halves;
+      for (float sc : qw.scale) {
+        bool lost;
+        APFloat h(sc);
+        h.convert(APFloat::IEEEhalf(), APFloat::rmNearestTiesToEven, &lost);
+        halves.push_back(h);
+      }
+      sAttr = DenseElementsAttr::get(sType, halves);
+    } else {
+      sAttr = DenseElementsAttr::get(sType, ArrayRef<float>(qw.scale));
+    }
+    Value s = b.create<arith::ConstantOp>(loc, sAttr);
     Value zp;
     if (layerAsym)
       zp = b.create<arith::ConstantOp>(
@@ -465,7 +495,7 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
     auto params = QuantParamsAttr::get(
         ctx, layerBits, /*isSigned=*/!layerAsym,
         layerGroup > 0 ? Granularity::PerGroup : Granularity::PerAxis, layerGroup > 0 ? 0 : 1,
-        layerGroup, /*isSymmetric=*/!layerAsym, b.getF32Type());
+        layerGroup, /*isSymmetric=*/!layerAsym, scaleElt);
     QuantParamsAttr actParams;
     FloatAttr actScale;
     double actAbsMax = 0, actRange = 0, actClipped = 0;

@@ -58,6 +58,8 @@ def QccQuantizeWeights : Pass<"qcc-quantize-weights", "mlir::func::FuncOp"> {
       to come through the layer's calibration Hessian (`qcc.calib_hessian`,
       X^T X / n over the calibration inputs, set by the driver), damped by
       1 % of its mean diagonal;
+    * `scale-type=f16` stores the weight scales as f16 (each rounded to
+      nearest; the scheme's `scale = f16`), halving their bytes;
     * `act=dynamic` adds int8 per-row activations (`act_params`);
       `act=static` int8 activations with one scale per layer,
       `act_scale = T / 127` for the range T the calibration chose
@@ -88,6 +90,8 @@ def QccQuantizeWeights : Pass<"qcc-quantize-weights", "mlir::func::FuncOp"> {
            "Unsigned weights with zero points">,
     Option<"algo", "algo", "std::string", /*default=*/"\"rtn\"",
            "Weight rounding: rtn, mse or gptq">,
+    Option<"scaleType", "scale-type", "std::string", /*default=*/"\"f32\"",
+           "Weight scale storage: f32, or f16 (rounded to nearest; half the bytes)">,
     Option<"act", "act", "std::string", /*default=*/"\"none\"",
            "Activations: none (float), dynamic (int8 per row) or static (int8, calibrated scale)">
   ];
@@ -103,8 +107,8 @@ def QccPackWeights : Pass<"qcc-pack-weights", "mlir::ModuleOp"> {
     layout of docs/Kernels.md: a 64-byte header (K, N, bits, group, nr),
     then for each tile of `nr` output columns and each group of K, the
     weights four K-steps deep per column (int4 as nibble pairs holding k and
-    k + 4, offset to unsigned), the group's f32 scales and, for int4, its
-    zero points. Per-column and per-tensor scales become one group spanning
+    k + 4, offset to unsigned), the group's scales (f32, or f16 when the
+    scheme stores f16 scales) and, for int4, its zero points. Per-column and per-tensor scales become one group spanning
     K rounded up to 8. Entries past K or N are padding that dequantizes to 0.
 
     Packed: int4 (signed or with zero points) and signed int8 without zero
