@@ -79,13 +79,17 @@ def nbits_model(path, k, n, layers, accuracy_level, seed=0):
     save(path, nodes, k, inits, ms=True)
 
 
-def float_model(path, k, n, layers, seed=0):
+def float_model(path, k, n, layers, seed=0, tail_relu=False):
+    """Float MatMul layers; with tail_relu a Relu ends the model, so no
+    layer produces the output directly (qcc keeps such a layer at 8 bits)."""
     rng = np.random.default_rng(seed)
     nodes, inits, prev = [], [], "x"
     for i, (kk, nn) in enumerate(layer_shapes(k, n, layers)):
         inits.append(nh.from_array((rng.standard_normal((kk, nn)) / np.sqrt(kk)).astype(np.float32), f"w{i}"))
         nodes.append(h.make_node("MatMul", [prev, f"w{i}"], [f"y{i}"]))
         prev = f"y{i}"
+    if tail_relu:
+        nodes.append(h.make_node("Relu", [prev], ["out"]))
     save(path, nodes, k, inits)
 
 
@@ -154,7 +158,7 @@ def main():
                 # qcc's own 4-bit quantization of float weights with f16
                 # scales (4.75 bits per weight) against the same peer.
                 qpath, opath = work / "f.onnx", work / "nb.onnx"
-                float_model(qpath, k, n, layers)
+                float_model(qpath, k, n, layers, tail_relu=True)
                 nbits_model(opath, k, n, layers, 4)
                 flags = ["--w4a8", "--group=32", "--asym", "--scale-type=f16"]
                 wbytes, peer = macs * (0.5 + 3 / BLOCK), "MatMulNBits acc4"
