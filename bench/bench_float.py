@@ -87,13 +87,18 @@ def matmul_model(path, k, n, layers):
     onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 17)]), path)
 
 
-def main():
+def bench_args(results_name):
+    """The options every benchmark script takes."""
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--qcc", default=str(ROOT / "build" / "bin" / "qcc"))
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results_float.md"))
+    ap.add_argument("--out", default=str(ROOT / "bench" / results_name))
     ap.add_argument("--quick", action="store_true", help="smaller shapes, for a smoke run")
-    args = ap.parse_args()
+    return ap
+
+
+def main():
+    args = bench_args("results_float.md").parse_args()
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = args.threads
     work = pathlib.Path(tempfile.mkdtemp(prefix="qcc-bench-"))

@@ -23,7 +23,6 @@ memory read bandwidth and the int8 dot-product peak; decode results are
 shown as a fraction of the bandwidth (weight bytes read per second),
 prefill results as a fraction of the peak.
 """
-import argparse
 import json
 import logging
 import pathlib
@@ -41,7 +40,7 @@ from onnx import numpy_helper as nh
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(ROOT / "bench"))
-from bench_float import Artifact, timeit  # noqa: E402
+from bench_float import Artifact, bench_args, timeit  # noqa: E402
 from qcc.models import llama  # noqa: E402
 
 BLOCK = 32
@@ -121,11 +120,7 @@ def limits(threads):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--qcc", default=str(ROOT / "build" / "bin" / "qcc"))
-    ap.add_argument("--out", default=str(ROOT / "bench" / "results_quant.md"))
-    ap.add_argument("--quick", action="store_true", help="smaller shapes, for a smoke run")
+    ap = bench_args("results_quant.md")
     ap.add_argument("--no-decoder", action="store_true")
     args = ap.parse_args()
     opts = ort.SessionOptions()

@@ -141,13 +141,10 @@ def test_static_activation_scales(qcc_bin, tmp_path, flags, bits, group):
     clip. The kernels and the reference lowering give the numpy reference's
     bits; the report states the range and the scale."""
     from qcc import quant_ref
-    from test_quant_kernels import linear_model
+    from test_quant_kernels import random_linear
     rng = np.random.default_rng(4)
     k, n = 96, 40
-    w = (rng.standard_normal((k, n)) * 0.1).astype(np.float32)
-    b = rng.standard_normal(n).astype(np.float32)
-    path = tmp_path / "lin.onnx"
-    linear_model(path, w, b)
+    path, w, b = random_linear(tmp_path, rng, k, n)
     calib = tmp_path / "calib"
     calib.mkdir()
     absmax = 0.0

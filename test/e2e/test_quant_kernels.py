@@ -31,6 +31,16 @@ def linear_model(path, w, b, rank=2):
     onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 17)]), str(path))
 
 
+def random_linear(tmp_path, rng, k, n):
+    """A random [k, n] linear layer with bias (then Relu) saved as ONNX:
+    (path, w, b)."""
+    w = (rng.standard_normal((k, n)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    path = tmp_path / f"lin{k}x{n}.onnx"
+    linear_model(path, w, b)
+    return path, w, b
+
+
 # flags, bits, group, asym, int8 activations
 SCHEMES = [
     (["--w4a8", "--group=32"], 4, 32, False, True),
@@ -94,10 +104,7 @@ def test_f16_scales(qcc_bin, tmp_path, flags, bits, group, asym, act):
     scale bytes); the kernels give the reference's results for those scales."""
     rng = np.random.default_rng(6)
     k, n = 200, 44
-    w = (rng.standard_normal((k, n)) * 0.1).astype(np.float32)
-    b = rng.standard_normal(n).astype(np.float32)
-    path = tmp_path / "lin.onnx"
-    linear_model(path, w, b)
+    path, w, b = random_linear(tmp_path, rng, k, n)
     q, s, zp = quant_ref.quantize_weight(w, bits, group, asym, "rtn")
     s16 = np.asarray(s, np.float32).astype(np.float16).astype(np.float32)
     assert not np.array_equal(s16, s)
@@ -128,10 +135,7 @@ def test_arm64_kernels_match_x86(qcc_bin, tmp_path, cpu):
                                      (["--w4a8", "--scale-type=f16"], 4, 32, False),
                                      (["--w8a8"], 8, None, False),
                                      (["--w8a8", "--asym"], 8, None, True)]:
-        w = (rng.standard_normal((k, n)) * 0.1).astype(np.float32)
-        b = rng.standard_normal(n).astype(np.float32)
-        path = tmp_path / "lin.onnx"
-        linear_model(path, w, b)
+        path, w, b = random_linear(tmp_path, rng, k, n)
         x = rng.standard_normal((17, k)).astype(np.float32)
         q, s, zp = quant_ref.quantize_weight(w, bits, group, asym, "rtn")
         if "--scale-type=f16" in flags:
