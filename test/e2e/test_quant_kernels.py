@@ -4,6 +4,7 @@ numpy reference of each scheme, on shapes with K and N remainders and M from
 1 to 128. With int8 activations the integer part is exact and the float
 epilogue runs in the reference's order, so results are bit-identical; weight-
 only layers agree to float rounding."""
+import ctypes
 import shutil
 import subprocess
 
@@ -97,8 +98,8 @@ def test_kernels_match_reference(qcc_bin, tmp_path, flags, bits, group, asym, ac
                 np.testing.assert_allclose(got_scalar, ref, rtol=1e-5, atol=1e-5, err_msg=where)
 
 
-@pytest.mark.parametrize("flags,bits,group,asym,act", [SCHEMES[1], SCHEMES[4], SCHEMES[6]],
-                         ids=[" ".join(SCHEMES[i][0]) for i in (1, 4, 6)])
+@pytest.mark.parametrize("flags,bits,group,asym,act", [SCHEMES[i] for i in (1, 4, 8)],
+                         ids=[" ".join(SCHEMES[i][0]) for i in (1, 4, 8)])
 def test_f16_scales(qcc_bin, tmp_path, flags, bits, group, asym, act):
     """--scale-type=f16: scales rounded to f16 and packed as f16 (half the
     scale bytes); the kernels give the reference's results for those scales."""
@@ -152,3 +153,59 @@ def test_arm64_kernels_match_x86(qcc_bin, tmp_path, cpu):
         (got,) = _run_raw(exe, {"x": x}, ["x"], out, ["qemu-aarch64", "-cpu", "max", "-L", SYSROOT])
         np.testing.assert_array_equal(got, ref, err_msg=" ".join(flags))
         np.testing.assert_array_equal(got, x86, err_msg=" ".join(flags))
+
+
+def _run_capi(workdir, name, x, threads):
+    """Runs artifact `name` through its C API with an instance of `threads`
+    threads (the thread pool and per-thread scratch the kernels use)."""
+    lib = ctypes.CDLL(str(workdir / f"lib{name}.so"))
+    fn = lambda n: getattr(lib, f"{name}_{n}")
+    inst = ctypes.c_void_p()
+    assert fn("create")(ctypes.byref(inst)) == 0
+    try:
+        assert fn("set_num_threads")(inst, threads) == 0
+        shape = np.array(x.shape, np.int64)
+        assert fn("run")(inst, (ctypes.c_void_p * 1)(x.ctypes.data),
+                         (ctypes.c_void_p * 1)(shape.ctypes.data)) == 0
+        data, dims = ctypes.c_void_p(), ctypes.c_void_p()
+        assert fn("output")(inst, 0, ctypes.byref(data), ctypes.byref(dims)) == 0
+        out_shape = np.ctypeslib.as_array(ctypes.cast(dims, ctypes.POINTER(ctypes.c_int64)),
+                                          shape=(x.ndim,))
+        return np.ctypeslib.as_array(ctypes.cast(data, ctypes.POINTER(ctypes.c_float)),
+                                     shape=tuple(out_shape)).copy()
+    finally:
+        fn("destroy")(inst)
+
+
+@pytest.mark.parametrize("flags,bits,group,asym,act", [SCHEMES[i] for i in (1, 7, 8)],
+                         ids=[" ".join(SCHEMES[i][0]) for i in (1, 7, 8)])
+def test_threads_give_the_same_bits(qcc_bin, tmp_path, flags, bits, group, asym, act):
+    """Through the C API with 2 threads (tiles split over the pool, panels in
+    per-thread scratch) the results are those of one thread, bit for bit."""
+    rng = np.random.default_rng(10)
+    path, w, b = random_linear(tmp_path, rng, 200, 300)
+    subprocess.run([str(qcc_bin), str(path), "-o", str(tmp_path / "lin"), "--name=lin", *flags],
+                   check=True, capture_output=True)
+    x = rng.standard_normal((37, 200)).astype(np.float32)
+    one = _run_capi(tmp_path, "lin", x, 1)
+    np.testing.assert_array_equal(_run_capi(tmp_path, "lin", x, 2), one)
+    q, s, zp = quant_ref.quantize_weight(w, bits, group, asym, "rtn")
+    ref = np.maximum(quant_ref.qlinear(x, q, s, zp, group=group, act_bits=8 if act else None,
+                                       bias=b), 0)
+    np.testing.assert_allclose(one, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_vector_input(qcc_bin, tmp_path):
+    """A 1-D input (ONNX MatMul of a vector) is one row for the kernel."""
+    rng = np.random.default_rng(1)
+    w = (rng.standard_normal((80, 48)) * 0.1).astype(np.float32)
+    g = h.make_graph([h.make_node("MatMul", ["x", "w"], ["xw"]), h.make_node("Relu", ["xw"], ["y"])],
+                     "v", [h.make_tensor_value_info("x", T.FLOAT, [80])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], [nh.from_array(w, "w")])
+    path = tmp_path / "v.onnx"
+    onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 17)]), str(path))
+    x = rng.standard_normal(80).astype(np.float32)
+    got = CompiledModel(qcc_bin, path, tmp_path, extra_args=["--w4a8"])({"x": x})[0]
+    q, s, zp = quant_ref.quantize_weight(w, 4, 32, False, "rtn")
+    np.testing.assert_array_equal(
+        got, np.maximum(quant_ref.qlinear(x[None], q, s, zp, group=32, act_bits=8)[0], 0))
