@@ -59,6 +59,21 @@ class Artifact:
         assert self.run_fn(self.inst, ptrs, sp) == 0
 
 
+def time_pair(args, opts, work, name, qcc_path, ort_path, inputs, per=1, flags=()):
+    """Median times (per `per` layers) of the qcc artifact compiled from
+    qcc_path with `flags`, then of onnxruntime on ort_path, on each input
+    dict; each runtime in its own phase, so only one thread pool is alive."""
+    order = [i.name for i in onnx.load(str(qcc_path), load_external_data=False).graph.input]
+    art = Artifact(args.qcc, qcc_path, work, name, args.threads, flags)
+    arrays = [[np.ascontiguousarray(f[n]) for n in order] for f in inputs]
+    t_qcc = [timeit(lambda: art.run(a)) / per for a in arrays]
+    art.close()
+    sess = ort.InferenceSession(str(ort_path), opts, providers=["CPUExecutionProvider"])
+    t_ort = [timeit(lambda: sess.run(None, f)) / per for f in inputs]
+    del sess
+    return t_qcc, t_ort
+
+
 def timeit(fn, warmup=2, reps=10, budget=20.0):
     for _ in range(warmup):
         fn()
@@ -106,16 +121,7 @@ def main():
 
     def measure(label, path, name, inputs, per=1):
         """Median time of qcc, then of onnxruntime, on the same inputs."""
-        order = [i.name for i in onnx.load(str(path), load_external_data=False).graph.input]
-        art = Artifact(args.qcc, path, work, name, args.threads)
-        arrays = [[np.ascontiguousarray(f[n]) for n in order] for f in inputs]
-        t_qcc = [timeit(lambda: art.run(a)) / per for a in arrays]
-        art.close()
-        sess = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        t_ort = [timeit(lambda: sess.run(None, f)) / per for f in inputs]
-        del sess
-        for lab, tq, to in zip(label, t_qcc, t_ort):
-            rows.append((lab, tq, to))
+        rows.extend(zip(label, *time_pair(args, opts, work, name, path, path, inputs, per)))
 
     # Alternating K x N and N x K layers: both shapes of a transformer's MLP
     # (4096 x 14336 and 14336 x 4096) are timed, per layer.

@@ -40,7 +40,7 @@ from onnx import numpy_helper as nh
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "python"))
 sys.path.insert(0, str(ROOT / "bench"))
-from bench_float import Artifact, bench_args, timeit  # noqa: E402
+from bench_float import bench_args, time_pair  # noqa: E402
 from qcc.models import llama  # noqa: E402
 
 BLOCK = 32
@@ -131,15 +131,8 @@ def main():
     rows = []
 
     def measure(labels, qcc_path, ort_path, flags, inputs, per, name):
-        order = [i.name for i in onnx.load(str(qcc_path), load_external_data=False).graph.input]
-        art = Artifact(args.qcc, qcc_path, work, name, args.threads, flags)
-        arrays = [[np.ascontiguousarray(f[n]) for n in order] for f in inputs]
-        t_qcc = [timeit(lambda: art.run(a)) / per for a in arrays]
-        art.close()
-        sess = ort.InferenceSession(str(ort_path), opts, providers=["CPUExecutionProvider"])
-        t_ort = [timeit(lambda: sess.run(None, f)) / per for f in inputs]
-        del sess
-        return list(zip(labels, t_qcc, t_ort))
+        return list(zip(labels, *time_pair(args, opts, work, name, qcc_path, ort_path, inputs,
+                                           per, flags)))
 
     shapes = [(1024, 1024)] if args.quick else [(4096, 4096), (4096, 14336)]
     ms = (1, 4, 128)

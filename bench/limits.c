@@ -102,6 +102,17 @@ static int macs_per_step(void) {
 #endif
 }
 
+/* Runs fn on jobs[0 .. threads) at once; the seconds until all finished. */
+static double run_threads(void *(*fn)(void *), job *jobs, int threads) {
+  pthread_t tid[64];
+  double t0 = now();
+  for (int t = 0; t < threads; ++t)
+    pthread_create(&tid[t], NULL, fn, &jobs[t]);
+  for (int t = 0; t < threads; ++t)
+    pthread_join(tid[t], NULL);
+  return now() - t0;
+}
+
 int main(int argc, char **argv) {
   int threads = argc > 1 ? atoi(argv[1]) : 2;
   if (threads < 1 || threads > 64)
@@ -111,18 +122,12 @@ int main(int argc, char **argv) {
   if (!buf)
     return 1;
   memset(buf, 1, bytes);
-  pthread_t tid[64];
   job jobs[64];
   double best_read = 0;
   for (int trial = 0; trial < 3; ++trial) {
-    double t0 = now();
-    for (int t = 0; t < threads; ++t) {
-      jobs[t] = (job){buf + bytes / threads * t, bytes / threads, 2, 0, 0, ""};
-      pthread_create(&tid[t], NULL, read_slice, &jobs[t]);
-    }
     for (int t = 0; t < threads; ++t)
-      pthread_join(tid[t], NULL);
-    double gbs = 2.0 * bytes / (now() - t0) / 1e9;
+      jobs[t] = (job){buf + bytes / threads * t, bytes / threads, 2, 0, 0, ""};
+    double gbs = 2.0 * bytes / run_threads(read_slice, jobs, threads) / 1e9;
     best_read = gbs > best_read ? gbs : best_read;
   }
   free(buf);
@@ -131,15 +136,11 @@ int main(int argc, char **argv) {
   const char *isa = "";
   long iters = 20000000;
   for (int trial = 0; trial < 3; ++trial) {
-    double t0 = now();
-    for (int t = 0; t < threads; ++t) {
-      jobs[t] = (job){NULL, 0, 0, 0, iters, ""};
-      pthread_create(&tid[t], NULL, dot_loop, &jobs[t]);
-    }
     for (int t = 0; t < threads; ++t)
-      pthread_join(tid[t], NULL);
+      jobs[t] = (job){NULL, 0, 0, 0, iters, ""};
+    double seconds = run_threads(dot_loop, jobs, threads);
     double ops = 2.0 * macs_per_step() * CHAINS * (double)iters * threads;
-    double gops = ops / (now() - t0) / 1e9;
+    double gops = ops / seconds / 1e9;
     best_dot = gops > best_dot ? gops : best_dot;
     isa = jobs[0].isa;
   }

@@ -256,6 +256,12 @@ static inline __m256 load_scales(const qlinear_job *j, const uint8_t *at) {
   return j->f16_scales ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)at))
                        : _mm256_loadu_ps((const float *)at);
 }
+/* The 8 zero points of a block, widened: unsigned for int4, signed bytes
+ * for int8. */
+static inline __m256i load_zero_points(const qlinear_job *j, const uint8_t *blk) {
+  __m128i z = _mm_loadl_epi64((const __m128i *)(blk + j->zp_at));
+  return j->w->bits == 4 ? _mm256_cvtepu8_epi32(z) : _mm256_cvtepi8_epi32(z);
+}
 /* Stores the first `cols` lanes of v. */
 static void store_cols(float *y, __m256 v, int64_t cols) {
   if (cols == 8) {
@@ -316,10 +322,6 @@ tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
           acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(s, ones));
         }
       }
-      __m256i zp = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(blk + j->zp_at)));
-      for (int r = 0; r < MR; ++r)
-        acc[r] = _mm256_sub_epi32(
-            acc[r], _mm256_mullo_epi32(zp, _mm256_set1_epi32(j->asum[(r0 + r) * j->groups + g])));
     } else {
       for (int64_t c = 0; c < group / 4; ++c) {
         __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 32 * c));
@@ -331,11 +333,11 @@ tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
           acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(s, ones));
         }
       }
-      __m256i zp = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(blk + j->zp_at)));
-      for (int r = 0; r < MR; ++r)
-        acc[r] = _mm256_sub_epi32(
-            acc[r], _mm256_mullo_epi32(zp, _mm256_set1_epi32(j->asum[(r0 + r) * j->groups + g])));
     }
+    __m256i zp = load_zero_points(j, blk);
+    for (int r = 0; r < MR; ++r)
+      acc[r] = _mm256_sub_epi32(
+          acc[r], _mm256_mullo_epi32(zp, _mm256_set1_epi32(j->asum[(r0 + r) * j->groups + g])));
     __m256 sc = load_scales(j, blk + wb);
     for (int r = 0; r < MR; ++r)
       t[r] = _mm256_add_ps(t[r], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r]), sc));
@@ -366,6 +368,24 @@ static inline __attribute__((always_inline)) void chunk_columns(__m256i v, int i
   }
 }
 
+/* K-steps 8p .. 8p+7 of a block's group dequantized: one vector of the 8
+ * columns' values per K-step. For int4 they are the low then the high
+ * nibbles of the 32 bytes of pair p; for int8, chunks 2p and 2p + 1. */
+static inline __attribute__((always_inline)) void
+dequant_pair(const qlinear_job *j, const uint8_t *blk, int64_t p, __m256i zp, __m256 sc,
+             __m256 out[8]) {
+  const __m256i *at = (const __m256i *)(blk + 64 * p);
+  if (j->w->bits == 4) {
+    const __m256i low4 = _mm256_set1_epi8(15);
+    __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 32 * p));
+    chunk_columns(_mm256_and_si256(v, low4), 0, zp, sc, out);
+    chunk_columns(_mm256_and_si256(_mm256_srli_epi16(v, 4), low4), 0, zp, sc, out + 4);
+  } else {
+    chunk_columns(_mm256_loadu_si256(at), 1, zp, sc, out);
+    chunk_columns(_mm256_loadu_si256(at + 1), 1, zp, sc, out + 4);
+  }
+}
+
 /* MR (<= 4) float rows x one tile: weights dequantized in registers. Rows
  * are read kp wide, so x must be zero-padded past k. */
 static inline __attribute__((always_inline)) void
@@ -373,39 +393,20 @@ tile_floatact(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
   const qcc_rt_qweight *w = j->w;
   const uint8_t *blk = j->tiles + tile * j->tile_bytes;
   const int64_t wb = weight_bytes(w), group = w->group;
-  const __m256i low4 = _mm256_set1_epi8(15);
   __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
                    _mm256_setzero_ps()};
   const float *x[4];
   for (int r = 0; r < MR; ++r)
     x[r] = j->x + (r0 + r) * j->x_rs;
   for (int64_t g = 0; g < j->groups; ++g, blk += j->block_bytes) {
-    __m256 sc = load_scales(j, blk + wb);
-    int64_t kg = g * group;
-    __m256 wv[4];
-    if (w->bits == 4) {
-      __m256i zp = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(blk + j->zp_at)));
-      for (int64_t p = 0; p < group / 8; ++p) {
-        __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 32 * p));
-        for (int half = 0; half < 2; ++half) {
-          __m256i nib = half ? _mm256_and_si256(_mm256_srli_epi16(v, 4), low4)
-                             : _mm256_and_si256(v, low4);
-          chunk_columns(nib, 0, zp, sc, wv);
-          int64_t k = kg + 8 * p + 4 * half;
-          for (int i = 0; i < 4; ++i)
-            for (int r = 0; r < MR; ++r)
-              acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(x[r] + k + i), wv[i], acc[r]);
-        }
-      }
-    } else {
-      __m256i zp8 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(blk + j->zp_at)));
-      for (int64_t c = 0; c < group / 4; ++c) {
-        chunk_columns(_mm256_loadu_si256((const __m256i *)(blk + 32 * c)), 1, zp8, sc, wv);
-        int64_t k = kg + 4 * c;
-        for (int i = 0; i < 4; ++i)
-          for (int r = 0; r < MR; ++r)
-            acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(x[r] + k + i), wv[i], acc[r]);
-      }
+    __m256 sc = load_scales(j, blk + wb), wv[8];
+    __m256i zp = load_zero_points(j, blk);
+    for (int64_t p = 0; p < group / 8; ++p) {
+      dequant_pair(j, blk, p, zp, sc, wv);
+      int64_t k = g * group + 8 * p;
+      for (int i = 0; i < 8; ++i)
+        for (int r = 0; r < MR; ++r)
+          acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(x[r] + k + i), wv[i], acc[r]);
     }
   }
   int64_t cols = w->n - tile * 8 < 8 ? w->n - tile * 8 : 8;
@@ -420,33 +421,15 @@ tile_floatact(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
 /* Tile `tile` dequantized into panel[kp][8], k-major: the values
  * tile_floatact computes in registers. */
 static void dequant_tile(const qlinear_job *j, int64_t tile, float *panel) {
-  const qcc_rt_qweight *w = j->w;
   const uint8_t *blk = j->tiles + tile * j->tile_bytes;
-  const int64_t wb = weight_bytes(w), group = w->group;
-  const __m256i low4 = _mm256_set1_epi8(15);
+  const int64_t wb = weight_bytes(j->w), group = j->w->group;
   for (int64_t g = 0; g < j->groups; ++g, blk += j->block_bytes) {
-    __m256 sc = load_scales(j, blk + wb);
-    __m256 wv[4];
-    float *out = panel + g * group * 8;
-    if (w->bits == 4) {
-      __m256i zp = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(blk + j->zp_at)));
-      for (int64_t p = 0; p < group / 8; ++p) {
-        __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 32 * p));
-        for (int half = 0; half < 2; ++half) {
-          chunk_columns(half ? _mm256_and_si256(_mm256_srli_epi16(v, 4), low4)
-                             : _mm256_and_si256(v, low4),
-                        0, zp, sc, wv);
-          for (int i = 0; i < 4; ++i)
-            _mm256_store_ps(out + (8 * p + 4 * half + i) * 8, wv[i]);
-        }
-      }
-    } else {
-      __m256i zp8 = _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(blk + j->zp_at)));
-      for (int64_t c = 0; c < group / 4; ++c) {
-        chunk_columns(_mm256_loadu_si256((const __m256i *)(blk + 32 * c)), 1, zp8, sc, wv);
-        for (int i = 0; i < 4; ++i)
-          _mm256_store_ps(out + (4 * c + i) * 8, wv[i]);
-      }
+    __m256 sc = load_scales(j, blk + wb), wv[8];
+    __m256i zp = load_zero_points(j, blk);
+    for (int64_t p = 0; p < group / 8; ++p) {
+      dequant_pair(j, blk, p, zp, sc, wv);
+      for (int i = 0; i < 8; ++i)
+        _mm256_store_ps(panel + (g * group + 8 * p + i) * 8, wv[i]);
     }
   }
 }
@@ -602,14 +585,6 @@ tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
           acc[r][1] = dot4(dot4(acc[r][1], lo1, a0), hi1, a1);
         }
       }
-      uint16x8_t zp16 = vmovl_u8(vld1_u8(blk + j->zp_at));
-      int32x4_t zp0 = vreinterpretq_s32_u32(vmovl_u16(vget_low_u16(zp16)));
-      int32x4_t zp1 = vreinterpretq_s32_u32(vmovl_u16(vget_high_u16(zp16)));
-      for (int r = 0; r < MR; ++r) {
-        int32x4_t s = vdupq_n_s32(j->asum[(r0 + r) * j->groups + g]);
-        acc[r][0] = vmlsq_s32(acc[r][0], zp0, s);
-        acc[r][1] = vmlsq_s32(acc[r][1], zp1, s);
-      }
     } else {
       for (int64_t c = 0; c < group / 4; ++c) {
         int8x16_t w0 = vld1q_s8((const int8_t *)blk + 32 * c);
@@ -620,13 +595,15 @@ tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
           acc[r][1] = dot4(acc[r][1], w1, a);
         }
       }
-      int16x8_t zp16 = vmovl_s8(vld1_s8((const int8_t *)blk + j->zp_at));
-      int32x4_t zp0 = vmovl_s16(vget_low_s16(zp16)), zp1 = vmovl_s16(vget_high_s16(zp16));
-      for (int r = 0; r < MR; ++r) {
-        int32x4_t s = vdupq_n_s32(j->asum[(r0 + r) * j->groups + g]);
-        acc[r][0] = vmlsq_s32(acc[r][0], zp0, s);
-        acc[r][1] = vmlsq_s32(acc[r][1], zp1, s);
-      }
+    }
+    /* Zero points: unsigned for int4, signed bytes for int8. */
+    int16x8_t zp16 = w->bits == 4 ? vreinterpretq_s16_u16(vmovl_u8(vld1_u8(blk + j->zp_at)))
+                                  : vmovl_s8(vld1_s8((const int8_t *)blk + j->zp_at));
+    int32x4_t zp0 = vmovl_s16(vget_low_s16(zp16)), zp1 = vmovl_s16(vget_high_s16(zp16));
+    for (int r = 0; r < MR; ++r) {
+      int32x4_t s = vdupq_n_s32(j->asum[(r0 + r) * j->groups + g]);
+      acc[r][0] = vmlsq_s32(acc[r][0], zp0, s);
+      acc[r][1] = vmlsq_s32(acc[r][1], zp1, s);
     }
     float32x4_t sc0, sc1;
     if (j->f16_scales) {

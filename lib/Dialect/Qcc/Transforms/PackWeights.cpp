@@ -121,27 +121,16 @@ struct PackWeights : qcc::impl::QccPackWeightsBase<PackWeights> {
     for (auto [i, v] : llvm::enumerate(header))
       putI64(bytes, 8 * i, v);
 
-    auto scaleAt = [&](int64_t g, int64_t n) -> float {
+    // Where the scale and zero point of (group g, column n) sit in their
+    // constants.
+    auto paramIndex = [&](int64_t g, int64_t n) -> int64_t {
       switch (params.getGranularity()) {
       case Granularity::PerGroup:
-        return (*s)[g * N + n];
+        return g * N + n;
       case Granularity::PerAxis:
-        return (*s)[n];
+        return n;
       case Granularity::PerTensor:
-        return (*s)[0];
-      }
-      return 0;
-    };
-    auto zpOf = [&](int64_t g, int64_t n) -> int32_t {
-      if (zp.empty())
         return 0;
-      switch (params.getGranularity()) {
-      case Granularity::PerGroup:
-        return zp[g * N + n];
-      case Granularity::PerAxis:
-        return zp[n];
-      case Granularity::PerTensor:
-        return zp[0];
       }
       return 0;
     };
@@ -156,7 +145,7 @@ struct PackWeights : qcc::impl::QccPackWeightsBase<PackWeights> {
           int64_t n = t * nr + c;
           if (n >= N)
             continue;
-          float sc = scaleAt(g, n);
+          float sc = (*s)[paramIndex(g, n)];
           if (f16) {
             bool lost;
             APFloat h(sc);
@@ -166,7 +155,7 @@ struct PackWeights : qcc::impl::QccPackWeightsBase<PackWeights> {
           } else {
             std::memcpy(&bytes[blk + weightBytes + 4 * c], &sc, 4);
           }
-          int32_t z = zpOf(g, n) + offset;
+          int32_t z = (zp.empty() ? 0 : zp[paramIndex(g, n)]) + offset;
           bytes[blk + zpAt + c] = char(z);
           for (int64_t kg = 0; kg < group; ++kg) {
             int64_t k = g * group + kg;

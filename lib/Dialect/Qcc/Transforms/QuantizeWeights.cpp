@@ -439,6 +439,7 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
     int64_t G = layerGroup > 0 ? (K + layerGroup - 1) / layerGroup : 1;
     // The weight the layer computes with, for the error figures.
     // f16 scales: the stored value is the one dequantization uses.
+    SmallVector<APFloat> halves;
     if (scaleType == "f16")
       for (float &sc : qw.scale) {
         bool lost;
@@ -447,6 +448,7 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
         if (!h.isFiniteNonZero())
           return op.emitError() << "layer '" << name << "': weight scale " << sc
                                 << " does not fit f16 (--scale-type=f32 keeps it)";
+        halves.push_back(h);
         h.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
         sc = h.convertToFloat();
       }
@@ -473,20 +475,9 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
     Type scaleElt = scaleType == "f16" ? Type(b.getF16Type()) : Type(b.getF32Type());
     auto sType = layerGroup > 0 ? RankedTensorType::get({G, N}, scaleElt)
                                 : RankedTensorType::get({N}, scaleElt);
-    DenseElementsAttr sAttr;
-    if (scaleType == "f16") {
-      SmallVector<APFloat> halves;
-      for (float sc : qw.scale) {
-        bool lost;
-        APFloat h(sc);
-        h.convert(APFloat::IEEEhalf(), APFloat::rmNearestTiesToEven, &lost);
-        halves.push_back(h);
-      }
-      sAttr = DenseElementsAttr::get(sType, halves);
-    } else {
-      sAttr = DenseElementsAttr::get(sType, ArrayRef<float>(qw.scale));
-    }
-    Value s = b.create<arith::ConstantOp>(loc, sAttr);
+    Value s = b.create<arith::ConstantOp>(
+        loc, scaleType == "f16" ? DenseElementsAttr::get(sType, halves)
+                                : DenseElementsAttr::get(sType, ArrayRef<float>(qw.scale)));
     Value zp;
     if (layerAsym)
       zp = b.create<arith::ConstantOp>(
