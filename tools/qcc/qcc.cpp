@@ -125,7 +125,10 @@ int main(int argc, char **argv) {
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
-  cl::ParseCommandLineOptions(argc, argv, "qcc quantization compiler\n");
+  cl::ParseCommandLineOptions(argc, argv,
+                              "qcc quantization compiler\n\n"
+                              "  qcc report report.json [--plot=chart.svg]  prints a saved "
+                              "quantization report and draws its per-layer error chart\n");
 
   qcc::ImportOptions options;
   for (const std::string &d : dims) {
