@@ -34,6 +34,31 @@ def dequantize(q, scale, zero_point=0):
         np.asarray(scale, np.float32)
 
 
+def fixed_point_multiplier(ratio):
+    """The int32 multiplier M and right shift s with ratio ~= M * 2^-s
+    (qcc/Support/FixedPoint.h): M in [2^30, 2^31) unless the shift would pass
+    62."""
+    import math
+    frac, exp = math.frexp(float(ratio))
+    m = math.floor(frac * 2.0 ** 31 + 0.5)
+    if m == 1 << 31:
+        m, exp = m >> 1, exp + 1
+    shift = 31 - exp
+    if shift > 62:
+        m, shift = math.floor(math.ldexp(float(ratio), 62) + 0.5), 62
+    return m, shift
+
+
+def requantize(q, in_scale, in_zero_point, out_scale, out_zero_point, bits=8, signed=True):
+    """Integers of one per-tensor scheme in another, integer-only:
+    clamp(((q - in_zp) * M + 2^(s-1)) >> s + out_zp) for the fixed-point form
+    of in_scale / out_scale (ties round up)."""
+    m, s = fixed_point_multiplier(np.float64(np.float32(in_scale)) / np.float64(np.float32(out_scale)))
+    v = (np.asarray(q, np.int64) - in_zero_point) * m + (1 << (s - 1))
+    lo, hi = qrange(bits, signed)
+    return np.clip((v >> s) + out_zero_point, lo, hi).astype(np.int32)
+
+
 def quantize_rows(x, bits=8):
     """Dynamic symmetric per-row (per-token) quantization of activations:
     scale = max|row| / qmax (1 for an all-zero row)."""

@@ -7,6 +7,7 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from compiled import CompiledModel
 from conftest import import_model, op_counts
 from qcc.models import llama, minilm
 
@@ -196,3 +197,22 @@ def test_llama_quantized_import(qcc_bin, tmp_path, kind):
     dst = tmp_path / f"llama_{kind}.onnx"
     _quantize(kind, src, dst, calib)
     _check_quantized(kind, import_model(qcc_bin, dst), weight_matmuls=cfg.layers * 7 + 1)
+
+
+def test_minilm_qdq_compiles_and_matches_onnxruntime(qcc_bin, tmp_path, minilm_onnx):
+    """onnxruntime's QDQ MiniLM compiled as it is, without re-quantizing: its
+    int8 weights feed qcc's kernels (qcc-fuse-dequantized-linear) and data
+    movement runs on the integers (qcc-propagate-scales). On the calibration
+    sentences the embeddings equal onnxruntime's run of the ONNX
+    definition up to float summation order, which can move a value across a
+    rounding boundary of the next quantize."""
+    ids, mask = minilm.Tokenizer().batch(SENTENCES[:2])
+    feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    dst = tmp_path / "minilm_qdq.onnx"
+    _quantize("qdq", minilm_onnx, dst, [feeds])
+    got = CompiledModel(qcc_bin, dst, tmp_path)(feeds)[0]
+    want = session(dst).run(None, feeds)[0]
+    valid = mask.astype(bool)
+    cos = (got * want).sum(-1) / np.linalg.norm(got, axis=-1) / np.linalg.norm(want, axis=-1)
+    assert cos[valid].min() > 0.999
+    assert np.mean(np.abs(got - want)[valid] < 1e-4) > 0.95

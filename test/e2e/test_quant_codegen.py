@@ -1,6 +1,10 @@
 """Quantized ONNX models (onnxruntime's MatMulNBits, QDQ, DynamicQuantizeLinear
 + MatMulInteger) compiled by qcc, against onnxruntime and the numpy reference
 of qcc's arithmetic (python/qcc/quant_ref.py)."""
+import pathlib
+import re
+import subprocess
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -10,6 +14,7 @@ from onnx import helper as h
 from onnx import numpy_helper as nh
 
 from compiled import CompiledModel
+from conftest import op_counts
 from qcc import quant_ref
 
 
@@ -144,3 +149,62 @@ def test_qdq_linear_matches_onnxruntime(qcc_bin, tmp_path):
     np.testing.assert_allclose(got, ort_run(path, {"x": x})[0], rtol=1e-5, atol=1e-5)
     xd = quant_ref.dequantize(quant_ref.quantize(x, 0.02, 128, 8, False), 0.02, 128)
     np.testing.assert_allclose(got, xd @ quant_ref.dequantize(w, ws), rtol=1e-5, atol=1e-5)
+
+
+def test_qdq_requantize_matches_reference_and_onnxruntime(qcc_bin, tmp_path):
+    """u8 QDQ data movement and a concat of two scales: the integers flow
+    through reshape / transpose / concat (qcc-propagate-scales), and every
+    change of scale is an integer requantize, exact against the numpy
+    reference and equal to onnxruntime's float requantization up to a
+    1-step tie difference."""
+    f = lambda v: np.array(v, np.float32)  # noqa: E731
+    u = lambda v: np.array(v, np.uint8)  # noqa: E731
+    nodes = [h.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
+             h.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
+             h.make_node("Reshape", ["xd", "shape"], ["r"]),
+             h.make_node("QuantizeLinear", ["r", "xs", "xz"], ["rq"]),
+             h.make_node("DequantizeLinear", ["rq", "xs", "xz"], ["rd"]),
+             h.make_node("Transpose", ["rd"], ["t"], perm=[0, 2, 1]),
+             h.make_node("QuantizeLinear", ["t", "ts", "tz"], ["tq"]),
+             h.make_node("DequantizeLinear", ["tq", "ts", "tz"], ["out_t"]),
+             h.make_node("QuantizeLinear", ["y", "ys", "yz"], ["yq"]),
+             h.make_node("DequantizeLinear", ["yq", "ys", "yz"], ["yd"]),
+             h.make_node("Concat", ["xd", "yd"], ["c"], axis=1),
+             h.make_node("QuantizeLinear", ["c", "cs", "cz"], ["cq"]),
+             h.make_node("DequantizeLinear", ["cq", "cs", "cz"], ["out_c"])]
+    inits = [nh.from_array(f(0.05), "xs"), nh.from_array(u(128), "xz"),
+             nh.from_array(f(0.13), "ts"), nh.from_array(u(100), "tz"),
+             nh.from_array(f(0.02), "ys"), nh.from_array(u(30), "yz"),
+             nh.from_array(f(0.07), "cs"), nh.from_array(u(120), "cz"),
+             nh.from_array(np.array([-1, 2, 3], np.int64), "shape")]
+    path = tmp_path / "qdq_moves.onnx"
+    save(path, nodes, [h.make_tensor_value_info(n, T.FLOAT, ["m", 6]) for n in ("x", "y")],
+         [h.make_tensor_value_info(n, T.FLOAT, None) for n in ("out_t", "out_c")], inits)
+
+    text = subprocess.run([str(qcc_bin), str(path), "--emit=mlir", "--print-weights"], check=True,
+                          capture_output=True, text=True).stdout
+    opt = pathlib.Path(qcc_bin).parent / "qcc-opt"
+    moved = subprocess.run([str(opt), "--pass-pipeline=builtin.module(cse,func.func(qcc-propagate-scales))"],
+                           input=text, check=True, capture_output=True, text=True).stdout
+    assert op_counts(moved)["qcc.requantize"] == 3  # x -> t, x -> c, y -> c
+    assert "qcc.quantize" in moved  # only those of the inputs remain
+    assert op_counts(moved)["qcc.quantize"] == 2
+    assert re.search(r"qcc\.transpose .*tensor<\?x3x2xi8>", moved)
+    assert re.search(r"qcc\.concat .*tensor<\?x12xi8>", moved)
+
+    rng = np.random.default_rng(11)
+    x = (rng.standard_normal((64, 6)) * 3).astype(np.float32)
+    y = (rng.standard_normal((64, 6)) * 2).astype(np.float32)
+    got_t, got_c = CompiledModel(qcc_bin, path, tmp_path)({"x": x, "y": y})
+
+    qx = quant_ref.quantize(x, 0.05, 128, 8, False)
+    qy = quant_ref.quantize(y, 0.02, 30, 8, False)
+    qt = quant_ref.requantize(qx.reshape(-1, 2, 3).transpose(0, 2, 1), 0.05, 128, 0.13, 100, 8, False)
+    qc = np.concatenate([quant_ref.requantize(qx, 0.05, 128, 0.07, 120, 8, False),
+                         quant_ref.requantize(qy, 0.02, 30, 0.07, 120, 8, False)], axis=1)
+    np.testing.assert_array_equal(got_t, quant_ref.dequantize(qt, 0.13, 100))
+    np.testing.assert_array_equal(got_c, quant_ref.dequantize(qc, 0.07, 120))
+    want_t, want_c = ort_run(path, {"x": x, "y": y})
+    for got, want, step in [(got_t, want_t, 0.13), (got_c, want_c, 0.07)]:
+        assert np.abs(got - want).max() <= step * 1.001
+        assert np.mean(got == want) > 0.99

@@ -270,6 +270,7 @@ int main(int argc, char **argv) {
                                                   : "static";
     q.act = actInt8 ? act : "none";
     pm.addNestedPass<mlir::func::FuncOp>(qcc::createQccQuantizeWeights(q));
+    pm.addNestedPass<mlir::func::FuncOp>(qcc::createQccPropagateScales());
     if (failed(pm.run(**module)))
       return 1;
     llvm::json::Array layers = qcc::collectQuantReport(**module);

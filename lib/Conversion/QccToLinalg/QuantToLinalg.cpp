@@ -283,7 +283,8 @@ struct LowerDynamicQuantize : OpRewritePattern<DynamicQuantizeOp> {
 };
 
 /// out = clamp(((in - input_zp) * multiplier + 2^(shift-1)) >> shift +
-/// output_zp) in 64-bit; inputs are read as signed (i32 accumulators).
+/// output_zp) in 64-bit; inputs are read as signed (i32 accumulators) unless
+/// their scheme says unsigned.
 struct LowerRequantize : OpRewritePattern<RequantizeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(RequantizeOp op, PatternRewriter &b) const override {
@@ -314,6 +315,7 @@ struct LowerRequantize : OpRewritePattern<RequantizeOp> {
     Value init = emptyTensor(b, loc, op.getType(), dynamicDims(b, loc, x, iota(rank)));
     QuantParamsAttr params = op.getParams();
     int64_t izp = op.getInputZp(), ozp = op.getOutputZp();
+    bool unsignedInput = op.getInputParams() && !op.getInputParams()->getIsSigned();
     Type storage = op.getType().getElementType();
     b.replaceOp(op, generic(b, loc, init,
                             ValueRange{x, table(mult, false), table(shift, true), shifts()},
@@ -322,7 +324,10 @@ struct LowerRequantize : OpRewritePattern<RequantizeOp> {
                               auto c = [&](int64_t v) -> Value {
                                 return nb.create<arith::ConstantIntOp>(l, v, 64);
                               };
-                              Value v = nb.create<arith::ExtSIOp>(l, nb.getI64Type(), a[0]);
+                              Value v =
+                                  unsignedInput
+                                      ? nb.create<arith::ExtUIOp>(l, nb.getI64Type(), a[0]).getResult()
+                                      : nb.create<arith::ExtSIOp>(l, nb.getI64Type(), a[0]).getResult();
                               v = nb.create<arith::SubIOp>(l, v, c(izp));
                               v = nb.create<arith::MulIOp>(l, v, a[1]);
                               v = nb.create<arith::AddIOp>(l, v, a[2]);

@@ -82,6 +82,10 @@ void qcc::registerCPUTargetDialects(DialectRegistry &registry) {
 }
 
 void qcc::buildCPULoweringPipeline(OpPassManager &pm, const ResolvedTarget &target) {
+  // Pre-quantized graphs keep integers through data movement.
+  pm.addPass(createCSEPass());
+  pm.addNestedPass<func::FuncOp>(createQccPropagateScales());
+  pm.addNestedPass<func::FuncOp>(createQccFuseDequantizedLinear());
   pm.addPass(createQccAddRuntimeContext());
   // Quantized linear layers with constant weights run on the target's
   // kernels from weights packed now; the rest take the reference lowering.

@@ -74,6 +74,19 @@ func.func @requantize(%acc: tensor<4x8xi32>) -> tensor<4x8xi8> {
 
 // -----
 
+// An unsigned input (u8 stored in i8) is read zero-extended; the result
+// clamps to [0, 255].
+// CHECK-LABEL: func @requantize_u8
+// CHECK: arith.extui %{{.*}} : i8 to i64
+// CHECK: arith.maxsi %{{.*}}, %c0_i64
+// CHECK: arith.minsi %{{.*}}, %c255_i64
+func.func @requantize_u8(%q: tensor<4x8xi8>) -> tensor<4x8xi8> {
+  %r = qcc.requantize #qcc.qparams<u8, per_tensor, asymmetric> %q {input_params = #qcc.qparams<u8, per_tensor, asymmetric>, multiplier = array<i32: 1073741824>, shift = array<i32: 31>, input_zp = 128 : i64, output_zp = 3 : i64} : tensor<4x8xi8> -> tensor<4x8xi8>
+  return %r : tensor<4x8xi8>
+}
+
+// -----
+
 // qlinear with int8 activations and 4-bit weights in groups of 32 along K =
 // 80: rows and weight padded to 96, the weight viewed as [3, 32, N], one i32
 // accumulator per group, then the groups' scaled sums in float.

@@ -164,6 +164,22 @@ func.func @requant_shift(%x: tensor<4xi32>) -> tensor<4xi8> {
 
 // -----
 
+func.func @requant_input_zp(%x: tensor<4xi8>) -> tensor<4xi8> {
+  // expected-error @+1 {{input zero point 300 is not representable}}
+  %0 = qcc.requantize #qcc.qparams<s8, per_tensor> %x {input_params = #qcc.qparams<u8, per_tensor, asymmetric>, multiplier = array<i32: 1>, shift = array<i32: 1>, input_zp = 300 : i64, output_zp = 0 : i64} : tensor<4xi8> -> tensor<4xi8>
+  return %0 : tensor<4xi8>
+}
+
+// -----
+
+func.func @requant_input_storage(%x: tensor<4xi32>) -> tensor<4xi8> {
+  // expected-error @+1 {{input element type 'i32' does not store 8-bit values}}
+  %0 = qcc.requantize #qcc.qparams<s8, per_tensor> %x {input_params = #qcc.qparams<s8, per_tensor>, multiplier = array<i32: 1>, shift = array<i32: 1>, input_zp = 0 : i64, output_zp = 0 : i64} : tensor<4xi32> -> tensor<4xi8>
+  return %0 : tensor<4xi8>
+}
+
+// -----
+
 func.func @qlinear_axis(%x: tensor<2x64xf32>, %w: tensor<64x8xi4>, %s: tensor<64x1xf32>) -> tensor<2x8xf32> {
   // expected-error @+1 {{per_group weight scheme must group along the reduction axis 0}}
   %0 = qcc.qlinear %x, %w, %s {weight_params = #qcc.qparams<s4, per_group(1, 8)>} : (tensor<2x64xf32>, tensor<64x8xi4>, tensor<64x1xf32>) -> tensor<2x8xf32>

@@ -746,6 +746,13 @@ LogicalResult RequantizeOp::verify() {
     return emitOpError("result shape must equal the input shape");
   if (failed(verifyStorage(*this, getType(), getParams(), "result")))
     return failure();
+  if (std::optional<QuantParamsAttr> in = getInputParams()) {
+    if (failed(verifyStorage(*this, getInput().getType(), *in, "input")))
+      return failure();
+    int64_t inZp = getInputZp();
+    if (inZp < in->getQMin() || inZp > in->getQMax())
+      return emitOpError("input zero point ") << inZp << " is not representable";
+  }
   if (getMultiplier().size() != getShift().size() || getMultiplier().empty())
     return emitOpError("needs one shift per multiplier, and at least one");
   for (int32_t s : getShift())
@@ -868,6 +875,12 @@ LogicalResult PackedConstantOp::verify() {
 }
 
 OpFoldResult PackedConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+#include "qcc/Dialect/Qcc/IR/QccInterfaces.cpp.inc"
+
+std::pair<double, double> SoftmaxOp::getFixedOutputRange() { return {0.0, 1.0}; }
+std::pair<double, double> SigmoidOp::getFixedOutputRange() { return {0.0, 1.0}; }
+std::pair<double, double> TanhOp::getFixedOutputRange() { return {-1.0, 1.0}; }
 
 #define GET_OP_CLASSES
 #include "qcc/Dialect/Qcc/IR/QccOps.cpp.inc"

@@ -13,6 +13,7 @@
 
 #include "qcc/Dialect/Qcc/IR/QccAttrs.h"
 #include "qcc/Dialect/Qcc/IR/QccDialect.h"
+#include "qcc/Dialect/Qcc/IR/QccQuantTraits.h"
 
 namespace qcc {
 /// Verifies that the operands of an elementwise op broadcast (numpy rules) to

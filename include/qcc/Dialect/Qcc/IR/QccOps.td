@@ -3,6 +3,7 @@
 #define QCC_OPS_TD
 
 include "qcc/Dialect/Qcc/IR/QccBase.td"
+include "qcc/Dialect/Qcc/IR/QccQuantTraits.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
@@ -63,13 +64,13 @@ def Qcc_ExpOp : Qcc_UnaryOp<"exp", "exponential">;
 def Qcc_LogOp : Qcc_UnaryOp<"log", "natural logarithm">;
 def Qcc_SqrtOp : Qcc_UnaryOp<"sqrt", "square root">;
 def Qcc_ReciprocalOp : Qcc_UnaryOp<"reciprocal", "1 / x">;
-def Qcc_TanhOp : Qcc_UnaryOp<"tanh", "hyperbolic tangent">;
+def Qcc_TanhOp : Qcc_UnaryOp<"tanh", "hyperbolic tangent", [DeclareOpInterfaceMethods<Qcc_FixedRangeOpInterface>]>;
 def Qcc_ErfOp : Qcc_UnaryOp<"erf", "Gauss error function">;
-def Qcc_SigmoidOp : Qcc_UnaryOp<"sigmoid", "logistic sigmoid">;
+def Qcc_SigmoidOp : Qcc_UnaryOp<"sigmoid", "logistic sigmoid", [DeclareOpInterfaceMethods<Qcc_FixedRangeOpInterface>]>;
 def Qcc_ReluOp : Qcc_UnaryOp<"relu", "max(x, 0)">;
 def Qcc_SiluOp : Qcc_UnaryOp<"silu", "x * sigmoid(x)">;
 def Qcc_NotOp : Qcc_UnaryOp<"not", "logical not of an i1 tensor">;
-def Qcc_IdentityOp : Qcc_UnaryOp<"identity", "the input, unchanged"> {
+def Qcc_IdentityOp : Qcc_UnaryOp<"identity", "the input, unchanged", [Qcc_SameScale]> {
   let hasFolder = 1;
 }
 
@@ -140,7 +141,8 @@ def Qcc_MatMulOp : Qcc_Op<"matmul", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Qcc_SoftmaxOp : Qcc_Op<"softmax", [Pure, SameOperandsAndResultType]> {
+def Qcc_SoftmaxOp : Qcc_Op<"softmax", [Pure, SameOperandsAndResultType,
+    Qcc_StaysFloat, DeclareOpInterfaceMethods<Qcc_FixedRangeOpInterface>]> {
   let summary = "softmax along one axis";
   let arguments = (ins Qcc_FloatTensor:$input, I64Attr:$axis);
   let results = (outs Qcc_FloatTensor:$result);
@@ -148,7 +150,7 @@ def Qcc_SoftmaxOp : Qcc_Op<"softmax", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
-def Qcc_LayerNormOp : Qcc_Op<"layer_norm", [Pure]> {
+def Qcc_LayerNormOp : Qcc_Op<"layer_norm", [Pure, Qcc_StaysFloat]> {
   let summary = "layer normalization over the trailing axes from `axis`";
   let description = [{
     `(x - mean) / sqrt(var + epsilon) * scale + bias`, the statistics taken
@@ -164,7 +166,7 @@ def Qcc_LayerNormOp : Qcc_Op<"layer_norm", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Qcc_RMSNormOp : Qcc_Op<"rms_norm", [Pure]> {
+def Qcc_RMSNormOp : Qcc_Op<"rms_norm", [Pure, Qcc_StaysFloat]> {
   let summary = "root-mean-square normalization over the trailing axes";
   let description = "`x / sqrt(mean(x^2) + epsilon) * scale`.";
   let arguments = (ins Qcc_FloatTensor:$input, Qcc_FloatTensor:$scale,
@@ -246,7 +248,7 @@ def Qcc_RotaryOp : Qcc_Op<"rotary", [Pure]> {
 // Data movement and shapes
 //===----------------------------------------------------------------------===//
 
-def Qcc_ReshapeOp : Qcc_Op<"reshape", [Pure]> {
+def Qcc_ReshapeOp : Qcc_Op<"reshape", [Pure, Qcc_SameScale]> {
   let summary = "reshape to the result type";
   let description = [{
     Reinterprets the row-major elements with the result's shape. One index
@@ -262,7 +264,7 @@ def Qcc_ReshapeOp : Qcc_Op<"reshape", [Pure]> {
   let hasCanonicalizer = 1;
 }
 
-def Qcc_ExpandOp : Qcc_Op<"expand", [Pure]> {
+def Qcc_ExpandOp : Qcc_Op<"expand", [Pure, Qcc_SameScale]> {
   let summary = "broadcast to the result type";
   let arguments = (ins Qcc_Tensor:$input, Variadic<Index>:$dynamic_dims);
   let results = (outs Qcc_Tensor:$result);
@@ -280,7 +282,7 @@ def Qcc_FillOp : Qcc_Op<"fill", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Qcc_TransposeOp : Qcc_Op<"transpose", [Pure]> {
+def Qcc_TransposeOp : Qcc_Op<"transpose", [Pure, Qcc_SameScale]> {
   let summary = "permute dimensions: result dim i is input dim perm[i]";
   let arguments = (ins Qcc_Tensor:$input, DenseI64ArrayAttr:$perm);
   let results = (outs Qcc_Tensor:$result);
@@ -289,7 +291,7 @@ def Qcc_TransposeOp : Qcc_Op<"transpose", [Pure]> {
   let hasFolder = 1;
 }
 
-def Qcc_ConcatOp : Qcc_Op<"concat", [Pure]> {
+def Qcc_ConcatOp : Qcc_Op<"concat", [Pure, Qcc_SameScale]> {
   let summary = "concatenate along an axis";
   let arguments = (ins Variadic<Qcc_Tensor>:$inputs, I64Attr:$axis);
   let results = (outs Qcc_Tensor:$result);
@@ -297,7 +299,7 @@ def Qcc_ConcatOp : Qcc_Op<"concat", [Pure]> {
   let hasVerifier = 1;
 }
 
-def Qcc_SliceOp : Qcc_Op<"slice", [Pure, AttrSizedOperandSegments]> {
+def Qcc_SliceOp : Qcc_Op<"slice", [Pure, AttrSizedOperandSegments, Qcc_SameScale]> {
   let summary = "strided slice with static or dynamic offsets and sizes";
   let description = [{
     Takes `sizes[i]` elements of dimension `i` starting at `offsets[i]` with
@@ -317,7 +319,7 @@ def Qcc_SliceOp : Qcc_Op<"slice", [Pure, AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
-def Qcc_GatherOp : Qcc_Op<"gather", [Pure]> {
+def Qcc_GatherOp : Qcc_Op<"gather", [Pure, Qcc_SameScale]> {
   let summary = "gather slices along an axis (ONNX Gather)";
   let description = [{
     Result shape is `data.shape[:axis] + indices.shape + data.shape[axis+1:]`.
@@ -407,11 +409,13 @@ def Qcc_RequantizeOp : Qcc_Op<"requantize", [Pure]> {
     + output_zp)` computed in 64-bit, the rounding adding half before the
     arithmetic shift (round half up). One multiplier/shift pair per tensor,
     or one per index of `axis` when `axis` is set. The result scheme is
-    `params`.
+    `params`; `input_params` is the input's scheme (it says whether the
+    stored integers are unsigned), absent for a signed accumulator.
   }];
   let arguments = (ins Qcc_IntTensor:$input, DenseI32ArrayAttr:$multiplier,
       DenseI32ArrayAttr:$shift, I64Attr:$input_zp, I64Attr:$output_zp,
-      OptionalAttr<I64Attr>:$axis, Qcc_QuantParamsAttr:$params);
+      OptionalAttr<I64Attr>:$axis, Qcc_QuantParamsAttr:$params,
+      OptionalAttr<Qcc_QuantParamsAttr>:$input_params);
   let results = (outs Qcc_IntTensor:$result);
   let assemblyFormat = "$params $input attr-dict `:` type($input) `->` type($result)";
   let hasVerifier = 1;

@@ -98,6 +98,56 @@ def QccQuantizeWeights : Pass<"qcc-quantize-weights", "mlir::func::FuncOp"> {
   let dependentDialects = ["::qcc::QccDialect"];
 }
 
+def QccPropagateScales : Pass<"qcc-propagate-scales", "mlir::func::FuncOp"> {
+  let summary = "move integers through scale-preserving ops and requantize between scales";
+  let description = [{
+    Applies the ops' quantization traits (see the dialect reference) to a
+    graph with explicit `qcc.quantize` / `qcc.dequantize`, as pre-quantized
+    (QDQ) models import, so values stay integers as far as they can:
+
+    * same scale: a `Qcc_SameScale` op (reshape, transpose, expand, slice,
+      gather, concat, identity) whose float operands are all per-tensor
+      dequantized with one scheme, scale and zero point runs on the integers,
+      and its result is dequantized after it;
+    * conflicts: when the inputs of a concat carry different scales or zero
+      points of one storage type, each input is requantized to one scheme
+      and the concat runs on the integers: the scheme of the quantize that
+      consumes the concat when there is one (values round once), else that
+      of the widest input (largest scale x integer range: nothing clips);
+    * cleanup: `quantize(dequantize(x))` with equal scheme, scale and zero
+      point is `x`; with other per-tensor constant scales it becomes
+      `qcc.requantize` by the fixed-point multiplier and shift of
+      input scale / output scale (round half up: see docs/Quantization.md);
+      a per-axis input scale gives one multiplier per channel;
+    * fixed output range: a linear layer with a static activation scale whose
+      input comes, through same-scale ops, from a `FixedRangeOpInterface` op
+      (softmax, sigmoid, tanh) takes its scale from that range,
+      max(|lo|, |hi|) / qmax, instead of from calibration;
+    * `Qcc_StaysFloat` ops (layer_norm, rms_norm, softmax) and ops without
+      a rule keep float operands: the dequantize stays before them.
+
+    Only constant scales and zero points are compared; dynamic ones (from
+    `qcc.dynamic_quantize`) are left as they are.
+  }];
+  let dependentDialects = ["::qcc::QccDialect"];
+}
+
+def QccFuseDequantizedLinear : Pass<"qcc-fuse-dequantized-linear", "mlir::func::FuncOp"> {
+  let summary = "turn matmuls of dequantized constant weights into qcc.qlinear";
+  let description = [{
+    Pre-quantized models (QDQ format, QLinearMatMul) give linear weights as
+    `qcc.dequantize` of a constant `[K, N]` integer tensor feeding
+    `qcc.matmul`. This pass rewrites such a matmul into a weight-only
+    `qcc.qlinear` on the same integers, scales, zero points and scheme (4-
+    or 8-bit; per output column, per group along K, or per tensor), so the
+    weights reach the packed kernels instead of being dequantized on every
+    call. The activations are left as they are: a dequantized input stays
+    the float operand, so results equal the float definition up to float
+    summation order.
+  }];
+  let dependentDialects = ["::qcc::QccDialect"];
+}
+
 def QccPackWeights : Pass<"qcc-pack-weights", "mlir::ModuleOp"> {
   let summary = "pack quantized linear weights into the kernels' tile layout";
   let description = [{
