@@ -51,7 +51,8 @@ def test_minilm_gptq_beats_rtn(qcc_bin, tmp_path):
     results = {}
     for algo in ("rtn", "gptq"):
         report = tmp_path / f"{algo}.json"
-        flags = scheme + [f"--algo={algo}", f"--calib={calib}", f"--report={report}"]
+        flags = scheme + [f"--algo={algo}", f"--calib={calib}", f"--report={report}",
+                          "--evaluate=false"]
         emb = CompiledModel(qcc_bin, path, tmp_path, extra_args=flags)(feeds)[1]
         layers = json.loads(report.read_text())["layers"]
         results[algo] = ({l["layer"]: l["output_sqnr_db"] for l in layers}, cosines(emb, ref))
@@ -268,12 +269,14 @@ def test_llama_next_token_kl(qcc_bin, tmp_path):
         z = z.astype(np.float64) - z.max(-1, keepdims=True)
         return z - np.log(np.exp(z).sum(-1, keepdims=True))
 
-    ref = [log_softmax(CompiledModel(qcc_bin, path, tmp_path)(f)[0]) for f in [*held_out]]
+    float_model = CompiledModel(qcc_bin, path, tmp_path)
+    ref = [log_softmax(float_model(f)[0]) for f in held_out]
     kl = {}
+    report = tmp_path / "gptq.json"
     for label, flags in [("w8a8", ["--w8a8"]),
                          ("w4a16 g32 rtn", ["--w4a16", "--group=32"]),
                          ("w4a16 g32 gptq", ["--w4a16", "--group=32", "--algo=gptq",
-                                             f"--calib={calib}"])]:
+                                             f"--calib={calib}", f"--report={report}"])]:
         model = CompiledModel(qcc_bin, path, tmp_path, extra_args=flags)
         vals = []
         for f, lp in zip(held_out, ref):
@@ -283,3 +286,79 @@ def test_llama_next_token_kl(qcc_bin, tmp_path):
     print("next-token KL vs float:", kl)
     assert 0 < kl["w8a8"] < kl["w4a16 g32 rtn"]
     assert kl["w4a16 g32 gptq"] <= kl["w4a16 g32 rtn"]
+
+    # The compiler's own measurement on the calibration set (every position
+    # of every sample) agrees with the same computation here.
+    calib_kl = []
+    for sample in sorted(calib.iterdir()):
+        feeds = dict(np.load(sample))
+        lp, lq = log_softmax(float_model(feeds)[0]), log_softmax(model(feeds)[0])
+        calib_kl.append(np.sum(np.exp(lp) * (lp - lq), -1).ravel())
+    calib_kl = np.concatenate(calib_kl)
+    logits = next(o for o in json.loads(report.read_text())["evaluation"]["outputs"]
+                  if o["name"] == "logits")
+    assert logits["next_token_kl_mean"] == pytest.approx(calib_kl.mean(), rel=1e-3, abs=1e-7)
+    assert logits["next_token_kl_max"] == pytest.approx(calib_kl.max(), rel=1e-3, abs=1e-7)
+
+
+def test_report_measures_error_against_float(qcc_bin, tmp_path):
+    """With --calib the compiler runs the float and the quantized model on the
+    calibration set: each layer's measured output SQNR (activation and
+    upstream error included) and the output's cosine similarity equal what
+    the numpy reference of both models gives; `qcc report` and the manifest
+    carry them."""
+    from qcc import quant_ref
+    rng = np.random.default_rng(31)
+    path = tmp_path / "two.onnx"
+    w1, w2 = two_layer_model(path, rng)
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    xs = [rng.standard_normal((5, 64)).astype(np.float32) for _ in range(3)]
+    for i, x in enumerate(xs):
+        np.savez(calib / f"s{i}.npz", x=x)
+    report = tmp_path / "r.json"
+    proc = subprocess.run([str(qcc_bin), str(path), "--w8a8", f"--calib={calib}",
+                           f"--report={report}", "-o", str(tmp_path / "m")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    rep = json.loads(report.read_text())
+    layers = {l["layer"]: l for l in rep["layers"]}
+    q1, s1, _ = quant_ref.quantize_weight(w1, 8)
+    q2, s2, _ = quant_ref.quantize_weight(w2, 8)
+    sums = {"blocks.0.fc": [0.0, 0.0], "blocks.1.fc": [0.0, 0.0]}
+    cos = []
+    for x in xs:
+        f0 = x @ w1
+        f1 = np.maximum(f0, 0) @ w2
+        g0 = quant_ref.qlinear(x, q1, s1, act_bits=8, act_scale=layers["blocks.0.fc"]["act_scale"])
+        g1 = quant_ref.qlinear(np.maximum(g0, 0), q2, s2, act_bits=8,
+                               act_scale=layers["blocks.1.fc"]["act_scale"])
+        for name, f, g in [("blocks.0.fc", f0, g0), ("blocks.1.fc", f1, g1)]:
+            sums[name][0] += float(np.sum(f.astype(np.float64) ** 2))
+            sums[name][1] += float(np.sum((f.astype(np.float64) - g) ** 2))
+        y, yq = np.maximum(f1, 0).ravel(), np.maximum(g1, 0).ravel()
+        cos.append(float(y @ yq / np.linalg.norm(y) / np.linalg.norm(yq)))
+    for name, (signal, noise) in sums.items():
+        assert layers[name]["measured_sqnr_db"] == pytest.approx(10 * np.log10(signal / noise),
+                                                                abs=0.01)
+    # The second layer's output carries the first layer's error too.
+    assert layers["blocks.1.fc"]["measured_sqnr_db"] < layers["blocks.1.fc"]["output_sqnr_db"]
+    (out,) = rep["evaluation"]["outputs"]
+    assert rep["evaluation"]["samples"] == 3 and out["name"] == "y"
+    assert out["cosine_mean"] == pytest.approx(np.mean(cos), abs=1e-6)
+    assert out["cosine_min"] == pytest.approx(min(cos), abs=1e-6)
+    assert "next_token_kl_mean" not in out
+    assert "output 'y' vs float on 3 samples: cosine mean" in proc.stdout
+    manifest = json.loads((tmp_path / "m.json").read_text())
+    assert manifest["quantization"]["evaluation"] == rep["evaluation"]
+    shown = subprocess.run([str(qcc_bin), "report", str(report)], capture_output=True, text=True)
+    assert "measured dB" in shown.stdout and "output 'y' vs float" in shown.stdout
+
+    # --evaluate=false skips the measurement; without samples it is an error.
+    proc = subprocess.run([str(qcc_bin), str(path), "--w8a8", f"--calib={calib}",
+                           "--evaluate=false", f"--report={report}", "-o", str(tmp_path / "m")],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and "evaluation" not in json.loads(report.read_text())
+    proc = subprocess.run([str(qcc_bin), str(path), "--w8a8", "--evaluate", "-o",
+                           str(tmp_path / "m")], capture_output=True, text=True)
+    assert proc.returncode == 1 and "--evaluate needs calibration data (--calib)" in proc.stderr

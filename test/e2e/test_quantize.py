@@ -134,14 +134,27 @@ def two_layer_model(path, rng):
     return w1, w2
 
 
-def test_recipe_overrides_layers(qcc_bin, tmp_path):
+YAML_RECIPE = r"""# blocks.0 stays float; every other block gets 8-bit MSE weights
+rules:
+  - match: "blocks.0.*"
+    float: true
+  - match: 're:blocks\.[0-9]+\.fc'
+    bits: 8
+    group: per-channel
+    algo: mse
+"""
+
+
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_recipe_overrides_layers(qcc_bin, tmp_path, fmt):
     """The first matching rule sets a layer's configuration: blocks.0 stays
-    float, blocks.1 gets 8-bit per-channel MSE weights on top of --w4a16."""
+    float, blocks.1 gets 8-bit per-channel MSE weights on top of --w4a16;
+    the recipe reads the same as JSON or YAML."""
     rng = np.random.default_rng(4)
     path = tmp_path / "two.onnx"
     w1, w2 = two_layer_model(path, rng)
-    recipe = tmp_path / "recipe.json"
-    recipe.write_text(json.dumps({"rules": [
+    recipe = tmp_path / f"recipe.{fmt}"
+    recipe.write_text(YAML_RECIPE if fmt == "yaml" else json.dumps({"rules": [
         {"match": "blocks.0.*", "float": True},
         {"match": "re:blocks\\.[0-9]+\\.fc", "bits": 8, "group": "per-channel", "algo": "mse"}]}))
     report = tmp_path / "r.json"
@@ -157,6 +170,24 @@ def test_recipe_overrides_layers(qcc_bin, tmp_path):
     assert layers["blocks.0.fc"]["note"] == "set by recipe rule 1 ('blocks.0.*')"
     assert layers["blocks.1.fc"]["scheme"].startswith("s8 per-channel")
     assert layers["blocks.1.fc"]["algo"] == "mse"
+
+
+@pytest.mark.parametrize("text,message", [
+    ("rules:\n  - match: [blocks\n", "is not valid YAML"),
+    ("rules:\n  - match: &m blocks.*\n    float: true\n", "anchors and aliases are not supported"),
+    ("rules:\n  - match: blocks.*\n    bits: 3\n",
+     "3-bit weights are not supported; qcc's weight schemes hold 4 or 8 bits"),
+    ("rules:\n  - match: blocks.*\n    float: yes please\n", "\"float\""),
+    ("rules: []\n---\nrules: []\n", "expected a single YAML document"),
+])
+def test_bad_yaml_recipes(qcc_bin, tmp_path, text, message):
+    path = tmp_path / "two.onnx"
+    two_layer_model(path, np.random.default_rng(0))
+    f = tmp_path / "recipe.yml"
+    f.write_text(text)
+    proc = subprocess.run([str(qcc_bin), str(path), "--w4a8", f"--recipe={f}", "-o",
+                           str(tmp_path / "m")], capture_output=True, text=True)
+    assert proc.returncode == 1 and message in proc.stderr, proc.stderr
 
 
 @pytest.mark.parametrize("recipe,message", [

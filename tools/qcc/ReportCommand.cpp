@@ -39,10 +39,10 @@ std::string xmlEscape(StringRef s) {
 /// One bar group per layer; float layers and unbounded SQNRs (exact
 /// weights) get no bar.
 void writeChart(const json::Object &report, const json::Array &layers, raw_ostream &os) {
-  const int rowH = 22, left = 260, width = 560, top = 56, right = 24;
+  const int rowH = 30, left = 260, width = 560, top = 56, right = 24;
   double maxDb = 10;
   for (const json::Value &v : layers)
-    for (StringRef key : {"weight_sqnr_db", "output_sqnr_db"})
+    for (StringRef key : {"weight_sqnr_db", "output_sqnr_db", "measured_sqnr_db"})
       if (auto d = v.getAsObject()->getNumber(key))
         maxDb = std::max(maxDb, *d);
   maxDb = std::ceil(maxDb / 10) * 10;
@@ -59,8 +59,11 @@ void writeChart(const json::Object &report, const json::Array &layers, raw_ostre
                 "x=\"{1}\" y=\"39\">weight</text>\n",
                 left, left + 16);
   os << formatv("<rect x=\"{0}\" y=\"30\" width=\"12\" height=\"10\" fill=\"#dd8452\"/><text "
-                "x=\"{1}\" y=\"39\">layer output (calibration inputs)</text>\n",
+                "x=\"{1}\" y=\"39\">layer output, weight error</text>\n",
                 left + 80, left + 96);
+  os << formatv("<rect x=\"{0}\" y=\"30\" width=\"12\" height=\"10\" fill=\"#55a868\"/><text "
+                "x=\"{1}\" y=\"39\">layer output, measured in the model</text>\n",
+                left + 270, left + 286);
   for (double db = 0; db <= maxDb; db += 10) {
     os << formatv("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"#ddd\"/>\n", x(db),
                   top - 4, height - 36);
@@ -71,7 +74,7 @@ void writeChart(const json::Object &report, const json::Array &layers, raw_ostre
     const json::Object &o = *v.getAsObject();
     int y = top + rowH * int(i);
     os << formatv("<text x=\"{0}\" y=\"{1}\" text-anchor=\"end\">{2}</text>\n", left - 6,
-                  y + 14, xmlEscape(o.getString("layer").value_or("")));
+                  y + 17, xmlEscape(o.getString("layer").value_or("")));
     if (o.getString("scheme") == std::optional<StringRef>("float"))
       continue;
     auto bar = [&](StringRef key, int dy, const char *color) {
@@ -84,6 +87,7 @@ void writeChart(const json::Object &report, const json::Array &layers, raw_ostre
     };
     bar("weight_sqnr_db", 2, "#4c72b0");
     bar("output_sqnr_db", 11, "#dd8452");
+    bar("measured_sqnr_db", 20, "#55a868");
   }
   os << "</svg>\n";
 }
@@ -136,6 +140,7 @@ int qcc::runReportCommand(ArrayRef<const char *> args) {
   outs() << "scheme: " << report->getString("scheme").value_or("?") << ", "
          << layers->size() << " layers\n";
   qcc::printQuantReport(*layers, outs());
+  qcc::printQuantEvaluation(*report, outs());
   if (!plot.empty()) {
     std::error_code ec;
     raw_fd_ostream os(plot, ec, sys::fs::OF_Text);

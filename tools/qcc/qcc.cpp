@@ -16,6 +16,8 @@
 #include "qcc/InitAll.h"
 #include "qcc/Target/CPU/Artifact.h"
 #include "qcc/Target/CPU/Calibrate.h"
+#include "qcc/Target/CPU/Evaluate.h"
+#include "qcc/Support/YamlJson.h"
 #include "qcc/Target/CPU/CPUTarget.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/Support/CommandLine.h"
@@ -104,12 +106,18 @@ cl::opt<double> percentileOpt("percentile",
                               cl::desc("Percentile of |x| kept by --calib-method=percentile "
                                        "(default 99.99)"),
                               cl::init(99.99));
-cl::opt<std::string> recipeFile("recipe",
-                                cl::desc("Per-layer overrides (JSON; see docs/Quantization.md)"),
-                                cl::value_desc("recipe.json"), cl::init(""));
+cl::opt<std::string> recipeFile(
+    "recipe", cl::desc("Per-layer overrides (JSON, or YAML for .yaml/.yml; see docs/Quantization.md)"),
+    cl::value_desc("recipe.json|recipe.yaml"), cl::init(""));
 cl::opt<std::string> reportFile("report",
                                 cl::desc("Write the per-layer quantization report as JSON"),
                                 cl::value_desc("report.json"), cl::init(""));
+cl::opt<bool> evaluateOpt(
+    "evaluate",
+    cl::desc("With --calib, run the float and the quantized model on the calibration set and "
+             "report each layer's measured output SQNR and each output's cosine similarity (and "
+             "next-token KL for logits) versus float (default true; --evaluate=false skips it)"),
+    cl::init(true));
 cl::opt<bool> printWeights("print-weights",
                            cl::desc("Print every weight value (large)"),
                            cl::init(false));
@@ -162,10 +170,10 @@ int main(int argc, char **argv) {
                           actOpt != "dynamic" || !reportFile.empty() || !recipeFile.empty() ||
                           !calibPath.empty() || calibMethod.getNumOccurrences() ||
                           scaleTypeOpt.getNumOccurrences() ||
-                          percentileOpt.getNumOccurrences();
+                          percentileOpt.getNumOccurrences() || evaluateOpt.getNumOccurrences();
   if (scheme == Scheme::Float && quantOptionGiven) {
-    errs() << "qcc: error: --group, --asym, --algo, --act, --calib, --recipe and --report need a "
-              "quantization scheme (--w8a8, --w4a8, --w4a16 or --w8a16)\n";
+    errs() << "qcc: error: --group, --asym, --algo, --act, --calib, --recipe, --report and "
+              "--evaluate need a quantization scheme (--w8a8, --w4a8, --w4a16 or --w8a16)\n";
     return 1;
   }
   if (scheme != Scheme::Float && emit != EmitKind::Imported) {
@@ -231,6 +239,14 @@ int main(int argc, char **argv) {
       if (failed(cleanup.run(**module)))
         return 1;
     }
+    if (evaluateOpt.getNumOccurrences() && evaluateOpt && calibPath.empty()) {
+      errs() << "qcc: error: --evaluate needs calibration data (--calib)\n";
+      return 1;
+    }
+    // The float model the quantized one is measured against.
+    mlir::OwningOpRef<mlir::ModuleOp> floatModel;
+    if (!calibPath.empty() && evaluateOpt)
+      floatModel = (*module)->clone();
     if (!calibPath.empty()) {
       auto calibration = qcc::calibrate(**module, options.functionName, calibPath);
       if (failed(calibration))
@@ -246,10 +262,14 @@ int main(int argc, char **argv) {
                << "': " << buf.getError().message() << "\n";
         return 1;
       }
-      llvm::Expected<llvm::json::Value> recipe = llvm::json::parse((*buf)->getBuffer());
+      bool yaml = StringRef(recipeFile).ends_with(".yaml") ||
+                  StringRef(recipeFile).ends_with(".yml");
+      llvm::Expected<llvm::json::Value> recipe =
+          yaml ? qcc::parseYamlAsJson((*buf)->getBuffer(), recipeFile)
+               : llvm::json::parse((*buf)->getBuffer());
       if (!recipe) {
-        errs() << "qcc: error: recipe '" << recipeFile
-               << "' is not valid JSON: " << llvm::toString(recipe.takeError()) << "\n";
+        errs() << "qcc: error: recipe '" << recipeFile << "' is not valid "
+               << (yaml ? "YAML" : "JSON") << ": " << llvm::toString(recipe.takeError()) << "\n";
         return 1;
       }
       if (failed(qcc::applyQuantRecipe(**module, *recipe)))
@@ -274,9 +294,6 @@ int main(int argc, char **argv) {
     if (failed(pm.run(**module)))
       return 1;
     llvm::json::Array layers = qcc::collectQuantReport(**module);
-    // The table goes to stdout unless the compiled output does.
-    raw_ostream &table = outputFile == "-" ? errs() : outs();
-    qcc::printQuantReport(layers, table);
     std::string name = StringRef(scheme.getValue() == Scheme::W8A8    ? "w8a8"
                                  : scheme.getValue() == Scheme::W4A8  ? "w4a8"
                                  : scheme.getValue() == Scheme::W4A16 ? "w4a16"
@@ -288,6 +305,17 @@ int main(int argc, char **argv) {
                                {"algo", algoOpt.getValue()},
                                {"scale_type", scaleTypeOpt.getValue()},
                                {"layers", std::move(layers)}};
+    if (floatModel) {
+      auto evaluation =
+          qcc::evaluateQuantization(*floatModel, **module, options.functionName, calibPath);
+      if (failed(evaluation))
+        return 1;
+      qcc::addEvaluation(summary, *evaluation);
+    }
+    // The table goes to stdout unless the compiled output does.
+    raw_ostream &table = outputFile == "-" ? errs() : outs();
+    qcc::printQuantReport(*summary.getArray("layers"), table);
+    qcc::printQuantEvaluation(summary, table);
     quantSummary = std::move(summary);
     if (!reportFile.empty()) {
       std::string error;

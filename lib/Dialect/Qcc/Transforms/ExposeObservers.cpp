@@ -20,12 +20,13 @@ struct ExposeObservers : qcc::impl::QccExposeObserversBase<ExposeObservers> {
       if (probes.empty())
         continue;
       auto ret = cast<func::ReturnOp>(func.getBody().back().getTerminator());
+      // A probed value may itself be returned: unhook the probes first.
+      for (ObserveOp op : probes)
+        op.replaceAllUsesWith(op.getInput());
       SmallVector<Value> results(ret.getOperands());
       unsigned first = results.size();
-      for (ObserveOp op : probes) {
+      for (ObserveOp op : probes)
         results.push_back(op.getInput());
-        op.replaceAllUsesWith(op.getInput());
-      }
       OpBuilder(ret).create<func::ReturnOp>(ret.getLoc(), results);
       ret.erase();
       for (auto [i, op] : llvm::enumerate(probes)) {

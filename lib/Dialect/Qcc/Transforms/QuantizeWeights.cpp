@@ -298,6 +298,22 @@ std::string qcc::linearLayerName(Operation *op, int64_t index) {
   return "linear_" + std::to_string(index);
 }
 
+AddOp qcc::linearBiasAdd(MatMulOp op) {
+  if (!op->hasOneUse())
+    return {};
+  auto add = dyn_cast<AddOp>(*op->getUsers().begin());
+  if (!add || add.getType() != op.getType())
+    return {};
+  int64_t n = op.getType().getShape().back();
+  for (Value other : {add.getLhs(), add.getRhs()}) {
+    auto bt = cast<RankedTensorType>(other.getType());
+    if (other != op.getResult() && bt.getRank() == 1 && bt.getDimSize(0) == n &&
+        !ShapedType::isDynamic(n) && matchPattern(other, m_Constant()))
+      return add;
+  }
+  return {};
+}
+
 bool qcc::isQuantizableLinear(MatMulOp op) {
   DenseElementsAttr w;
   auto t = op.getRhs().getType();
@@ -358,21 +374,10 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
     int64_t K = wType.getDimSize(0), N = wType.getDimSize(1);
     std::vector<float> w(wAttr.getValues<float>().begin(), wAttr.getValues<float>().end());
 
-    // A constant [N] bias added right after is the layer's bias.
-    AddOp biasAdd;
+    AddOp biasAdd = linearBiasAdd(op);
     Value bias;
-    if (op->hasOneUse())
-      if (auto add = dyn_cast<AddOp>(*op->getUsers().begin()))
-        if (add.getType() == op.getType())
-          for (Value other : {add.getLhs(), add.getRhs()}) {
-            DenseElementsAttr b;
-            auto bt = cast<RankedTensorType>(other.getType());
-            if (other != op.getResult() && bt.getRank() == 1 && bt.getDimSize(0) == N &&
-                matchPattern(other, m_Constant(&b))) {
-              biasAdd = add;
-              bias = other;
-            }
-          }
+    if (biasAdd)
+      bias = biasAdd.getLhs() == op.getResult() ? biasAdd.getRhs() : biasAdd.getLhs();
     Value result = biasAdd ? biasAdd.getResult() : op.getResult();
     unsigned layerBits = bits;
     int64_t layerGroup = group;

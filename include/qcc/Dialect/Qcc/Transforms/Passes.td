@@ -176,12 +176,23 @@ def QccPackWeights : Pass<"qcc-pack-weights", "mlir::ModuleOp"> {
 }
 
 def QccInsertObservers : Pass<"qcc-insert-observers", "mlir::func::FuncOp"> {
-  let summary = "probe the input of every quantizable linear layer with qcc.observe";
+  let summary = "probe the inputs or outputs of linear layers with qcc.observe";
   let description = [{
-    Inserts `qcc.observe %x "<layer>"` on the activation input of each
-    linear layer qcc-quantize-weights would rewrite (the layer named as in
-    its report), so a calibration run can record what the layer sees.
+    With `probe=inputs`, inserts `qcc.observe %x "<layer>"` on the
+    activation input of each linear layer qcc-quantize-weights would rewrite
+    (the layer named as in its report), so a calibration run can record what
+    the layer sees.
+
+    With `probe=outputs`, observes each layer's output instead: that of a
+    quantized `qcc.qlinear`, of a layer kept float, or of a still-float
+    quantizable matmul (after its bias add, as qcc-quantize-weights folds
+    it), named as in the report. Running a float and a quantized model so
+    probed on the same inputs measures every layer's output error.
   }];
+  let options = [
+    Option<"probe", "probe", "std::string", /*default=*/"\"inputs\"",
+           "What to observe: inputs (calibration) or outputs (error measurement)">
+  ];
   let dependentDialects = ["::qcc::QccDialect"];
 }
 

@@ -12,6 +12,10 @@ namespace qcc {
 /// A matmul qcc-quantize-weights rewrites: a constant 2-D f32 right operand.
 bool isQuantizableLinear(MatMulOp op);
 
+/// The add of a constant [N] bias right after a linear's matmul, which
+/// qcc-quantize-weights folds into the layer; null when there is none.
+AddOp linearBiasAdd(MatMulOp op);
+
 /// The name a linear layer goes by in reports and recipes: its ONNX node
 /// name, else linear_<index> in program order.
 std::string linearLayerName(mlir::Operation *op, int64_t index);
@@ -28,6 +32,10 @@ llvm::json::Array collectQuantReport(mlir::ModuleOp module);
 
 /// A readable table of those records.
 void printQuantReport(const llvm::json::Array &layers, llvm::raw_ostream &os);
+
+/// The model-level lines of a report's `evaluation` object (outputs versus
+/// the float model), if it has one.
+void printQuantEvaluation(const llvm::json::Object &summary, llvm::raw_ostream &os);
 
 } // namespace qcc
 
