@@ -112,6 +112,23 @@ def qlinear(x, wq, w_scale, w_zero_point=None, group=None, act_bits=None, bias=N
     return y if bias is None else (y + np.float32(bias)).astype(np.float32)
 
 
+def activation_product(a, b, a_range=None, b_range=None):
+    """a @ b of two activations on int8 (qcc-quantize-attention): each
+    operand symmetric per tensor with scale max|x| / 127 (1 if all zero), or
+    range / 127 for an operand of known range (softmax: 1), the integer
+    products accumulated exactly, then float32(acc) * (s_a * s_b)."""
+    def quant(x, r):
+        x = np.asarray(x, np.float32)
+        amax = np.float32(r) if r is not None else np.max(np.abs(x))
+        s = np.float32(1) if amax == 0 else np.float32(amax) / np.float32(127)
+        return np.clip(np.rint(x / s), -128, 127).astype(np.int64), s
+    qa, sa = quant(a, a_range)
+    qb, sb = quant(b, b_range)
+    acc = np.matmul(qa, qb)
+    assert np.all(np.abs(acc) < 2**31), "accumulator overflows int32"
+    return (acc.astype(np.float32) * np.float32(sa * sb)).astype(np.float32)
+
+
 def quantize_weight(w, bits, group=None, asym=False, algo="rtn"):
     """Compile-time weight quantization of a [K, N] float weight, as
     qcc-quantize-weights does it: per scale block (a column, or a group of

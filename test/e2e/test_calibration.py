@@ -3,6 +3,7 @@ through qcc's own CPU path; the statistics feed GPTQ and the per-layer output
 SQNR of the report."""
 import json
 import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -362,3 +363,31 @@ def test_report_measures_error_against_float(qcc_bin, tmp_path):
     proc = subprocess.run([str(qcc_bin), str(path), "--w8a8", "--evaluate", "-o",
                            str(tmp_path / "m")], capture_output=True, text=True)
     assert proc.returncode == 1 and "--evaluate needs calibration data (--calib)" in proc.stderr
+
+
+def test_calibration_memory_is_flat(qcc_bin, tmp_path):
+    """Calibration and the error measurement stream: the compiler's peak
+    memory does not grow with the number of samples (10x the samples, 25 MB
+    to 250 MB of inputs, move it by less than 30 MB)."""
+    path = tmp_path / "two.onnx"
+    two_layer_model(path, np.random.default_rng(0))
+    rng = np.random.default_rng(1)
+    peaks = {}
+    for n in (4, 40):
+        calib = tmp_path / f"calib{n}"
+        calib.mkdir()
+        for i in range(n):
+            np.savez(calib / f"s{i:02d}.npz", x=rng.standard_normal((24000, 64)).astype(np.float32))
+        # Peak RSS of the qcc process alone, from a fresh parent.
+        probe = ("import resource, subprocess, sys; "
+                 "r = subprocess.run(sys.argv[1:], capture_output=True); "
+                 "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+        out = subprocess.run([sys.executable, "-c", probe, str(qcc_bin), str(path), "--w8a8",
+                              f"--calib={calib}", "-o", str(tmp_path / "m")],
+                             capture_output=True, text=True, check=True).stdout.split()
+        assert out[0] == "0"
+        peaks[n] = int(out[1]) / 1024  # MiB
+        for f in calib.iterdir():
+            f.unlink()
+    print(f"qcc peak memory: {peaks[4]:.0f} MiB with 4 samples, {peaks[40]:.0f} MiB with 40")
+    assert peaks[40] - peaks[4] < 30

@@ -102,7 +102,8 @@ SENTENCES = ["A man is playing a guitar.", "Compilers turn programs into machine
 
 def test_minilm_accuracy(qcc_bin, tmp_path):
     """Mean cosine similarity of MiniLM sentence embeddings, quantized vs
-    float, over fixed sentences. The issue's targets: w8a8 >= 0.995, w4a8 g32
+    float, over fixed sentences. The issue's targets: w8a8 >= 0.995 (with or
+    without the attention products on int8), w4a8 g32
     >= 0.97 (met with zero points), w4a16 g128 >= 0.98 (not met by
     calibration-free rounding: 0.965 with zero points and the MSE search;
     the floor below guards that figure until calibrated GPTQ lands)."""
@@ -111,7 +112,8 @@ def test_minilm_accuracy(qcc_bin, tmp_path):
     ids, mask = minilm.Tokenizer().batch(SENTENCES)
     feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
     ref = CompiledModel(qcc_bin, path, tmp_path)(feeds)[1]
-    floors = {("--w8a8",): 0.995, ("--w4a8", "--group=32", "--asym"): 0.97,
+    floors = {("--w8a8",): 0.995, ("--w8a8", "--quantize-attention"): 0.995,
+              ("--w4a8", "--group=32", "--asym"): 0.97,
               ("--w4a16", "--group=128", "--asym", "--algo=mse"): 0.96}
     for flags, floor in floors.items():
         emb = CompiledModel(qcc_bin, path, tmp_path, extra_args=flags)(feeds)[1]
@@ -249,3 +251,42 @@ def test_report_command_errors(qcc_bin, tmp_path, content, args, message):
     proc = subprocess.run([str(qcc_bin), "report", str(report), *args], capture_output=True,
                           text=True)
     assert proc.returncode == 1 and message in proc.stderr, proc.stderr
+
+
+def test_quantize_attention_matches_reference(qcc_bin, tmp_path):
+    """--quantize-attention: scores Q K^T and the weighted sum P V run on
+    int8 with i32 accumulators, Q, K and V with dynamic per-tensor scales,
+    the softmax probabilities with their fixed range (scale 1/127); equal to
+    the numpy reference of that arithmetic up to float rounding."""
+    from qcc import quant_ref
+    nodes = [h.make_node("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
+             h.make_node("MatMul", ["q", "kt"], ["s"], name="scores"),
+             h.make_node("Softmax", ["s"], ["p"], axis=-1),
+             h.make_node("MatMul", ["p", "v"], ["o"], name="context")]
+    shape = ["b", 2, "t", 16]
+    g = h.make_graph(nodes, "att", [h.make_tensor_value_info(n, T.FLOAT, shape) for n in "qkv"],
+                     [h.make_tensor_value_info("o", T.FLOAT, None)])
+    path = tmp_path / "att.onnx"
+    onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 17)]), str(path))
+    rng = np.random.default_rng(17)
+    q, k, v = (rng.standard_normal((2, 2, 7, 16)).astype(np.float32) for _ in range(3))
+    report = tmp_path / "r.json"
+    got = CompiledModel(qcc_bin, path, tmp_path,
+                        extra_args=["--w8a8", "--quantize-attention", f"--report={report}"])(
+        {"q": q, "k": k, "v": v})[0]
+    s = quant_ref.activation_product(q, k.transpose(0, 1, 3, 2))
+    e = np.exp(s - s.max(-1, keepdims=True))
+    p = (e / e.sum(-1, keepdims=True)).astype(np.float32)
+    want = quant_ref.activation_product(p, v, a_range=1.0)
+    # The compiled softmax differs from numpy's in the last bits, which can
+    # move a probability across a rounding boundary: one 1/127 step of P
+    # times |V|, max|V| / 127 at most, on a few outputs.
+    assert np.abs(got - want).max() <= np.abs(v).max() / 127 * 1.001
+    assert np.mean(np.isclose(got, want, rtol=1e-5, atol=1e-5)) > 0.95
+    layers = {l["layer"]: l for l in json.loads(report.read_text())["layers"]}
+    assert layers["scores"]["scheme"] == "activation product, int8 x int8 per-tensor"
+    assert layers["context"]["note"] == "qcc.softmax range fixes a scale"
+
+    proc = subprocess.run([str(qcc_bin), str(path), "--w4a8", "--quantize-attention", "-o",
+                           str(tmp_path / "m")], capture_output=True, text=True)
+    assert proc.returncode == 1 and "--quantize-attention applies to --w8a8" in proc.stderr

@@ -32,12 +32,16 @@
 using namespace llvm;
 
 namespace {
+// Only qcc's own options show in --help; LLVM's and MLIR's still work
+// (--help-hidden lists them).
+cl::OptionCategory qccCategory("qcc options");
+
 enum class EmitKind { Auto, Imported, Mlir, LLVMDialect, LLVM, Obj, Artifact };
 
 cl::opt<std::string> inputFile(cl::Positional, cl::desc("<model.onnx>"),
-                               cl::Required);
+                               cl::Required, cl::cat(qccCategory));
 cl::opt<std::string> outputFile("o", cl::desc("Output file (default: stdout)"),
-                                cl::value_desc("path"), cl::init("-"));
+                                cl::value_desc("path"), cl::init("-"), cl::cat(qccCategory));
 cl::opt<EmitKind> emit(
     "emit", cl::desc("What to produce (default: the artifact with -o, else mlir)"),
     cl::init(EmitKind::Auto),
@@ -51,19 +55,19 @@ cl::opt<EmitKind> emit(
                           "the module lowered to MLIR's LLVM dialect"),
                clEnumValN(EmitKind::LLVM, "llvm",
                           "optimized LLVM IR for the target"),
-               clEnumValN(EmitKind::Obj, "obj", "an object file for the target")));
+               clEnumValN(EmitKind::Obj, "obj", "an object file for the target")), cl::cat(qccCategory));
 cl::opt<std::string> target("target",
                             cl::desc("x86_64, arm64 or an LLVM triple (default: host)"),
-                            cl::init(""));
+                            cl::init(""), cl::cat(qccCategory));
 cl::opt<std::string> cpu("cpu", cl::desc("CPU to generate code for (native, generic, "
                                          "skylake-avx512, neoverse-n1, ...)"),
-                         cl::init("native"));
+                         cl::init("native"), cl::cat(qccCategory));
 cl::opt<std::string> modelName("name",
                               cl::desc("C symbol prefix of the artifact's API"),
-                              cl::init("model"));
+                              cl::init("model"), cl::cat(qccCategory));
 cl::list<std::string> dims("dim",
                            cl::desc("Fix a symbolic dim: --dim name=value"),
-                           cl::value_desc("name=value"));
+                           cl::value_desc("name=value"), cl::cat(qccCategory));
 enum class Scheme { Float, W8A8, W4A8, W4A16, W8A16 };
 cl::opt<Scheme> scheme(
     cl::desc("Quantization scheme (default: float):"), cl::init(Scheme::Float),
@@ -72,55 +76,60 @@ cl::opt<Scheme> scheme(
                clEnumValN(Scheme::W4A8, "w4a8", "int4 weights per group, int8 activations"),
                clEnumValN(Scheme::W4A16, "w4a16", "int4 weights per group, float activations"),
                clEnumValN(Scheme::W8A16, "w8a16",
-                          "int8 weights per output channel, float activations")));
+                          "int8 weights per output channel, float activations")), cl::cat(qccCategory));
 cl::opt<std::string> groupOpt(
     "group",
     cl::desc("Weight scale block along K: a size (32, 64, 128, ...) or per-channel "
              "(default: 32 for 4-bit weights, per-channel for 8-bit)"),
-    cl::value_desc("size|per-channel"), cl::init(""));
-cl::opt<bool> asymOpt("asym", cl::desc("Unsigned weights with zero points"), cl::init(false));
+    cl::value_desc("size|per-channel"), cl::init(""), cl::cat(qccCategory));
+cl::opt<bool> asymOpt("asym", cl::desc("Unsigned weights with zero points"), cl::init(false), cl::cat(qccCategory));
 cl::opt<std::string> algoOpt("algo",
                              cl::desc("Weight rounding: rtn, mse, gptq (needs --calib) "
                                       "(default rtn)"),
-                             cl::init("rtn"));
+                             cl::init("rtn"), cl::cat(qccCategory));
 cl::opt<std::string> calibPath(
     "calib",
     cl::desc("Calibration samples: a directory of .npz files or of sample directories of "
              "<input>.npy, or a list file"),
-    cl::value_desc("path"), cl::init(""));
+    cl::value_desc("path"), cl::init(""), cl::cat(qccCategory));
 cl::opt<std::string> actOpt("act",
                             cl::desc("int8 activation scales: dynamic (per token; the default "
                                      "without --calib) or static (one per layer from --calib; "
                                      "the default with it)"),
-                            cl::init("dynamic"));
+                            cl::init("dynamic"), cl::cat(qccCategory));
 cl::opt<std::string> scaleTypeOpt("scale-type",
                                   cl::desc("Weight scale storage: f32 (default) or f16 (half "
                                            "the scale bytes)"),
-                                  cl::init("f32"));
+                                  cl::init("f32"), cl::cat(qccCategory));
 cl::opt<std::string> calibMethod(
     "calib-method",
     cl::desc("Static activation range from the calibration histogram: minmax (default), "
              "percentile, entropy, mse"),
-    cl::init("minmax"));
+    cl::init("minmax"), cl::cat(qccCategory));
 cl::opt<double> percentileOpt("percentile",
                               cl::desc("Percentile of |x| kept by --calib-method=percentile "
                                        "(default 99.99)"),
-                              cl::init(99.99));
+                              cl::init(99.99), cl::cat(qccCategory));
 cl::opt<std::string> recipeFile(
     "recipe", cl::desc("Per-layer overrides (JSON, or YAML for .yaml/.yml; see docs/Quantization.md)"),
-    cl::value_desc("recipe.json|recipe.yaml"), cl::init(""));
+    cl::value_desc("recipe.json|recipe.yaml"), cl::init(""), cl::cat(qccCategory));
 cl::opt<std::string> reportFile("report",
                                 cl::desc("Write the per-layer quantization report as JSON"),
-                                cl::value_desc("report.json"), cl::init(""));
+                                cl::value_desc("report.json"), cl::init(""), cl::cat(qccCategory));
 cl::opt<bool> evaluateOpt(
     "evaluate",
     cl::desc("With --calib, run the float and the quantized model on the calibration set and "
              "report each layer's measured output SQNR and each output's cosine similarity (and "
              "next-token KL for logits) versus float (default true; --evaluate=false skips it)"),
-    cl::init(true));
+    cl::init(true), cl::cat(qccCategory));
+cl::opt<bool> quantizeAttention(
+    "quantize-attention",
+    cl::desc("With --w8a8, also run the attention products (Q K^T, P V) on int8 (per-tensor "
+             "scales; softmax probabilities take their fixed range)"),
+    cl::init(false), cl::cat(qccCategory));
 cl::opt<bool> printWeights("print-weights",
                            cl::desc("Print every weight value (large)"),
-                           cl::init(false));
+                           cl::init(false), cl::cat(qccCategory));
 } // namespace
 
 int main(int argc, char **argv) {
@@ -133,6 +142,7 @@ int main(int argc, char **argv) {
   mlir::registerAsmPrinterCLOptions();
   mlir::registerMLIRContextCLOptions();
   mlir::registerPassManagerCLOptions();
+  cl::HideUnrelatedOptions(qccCategory);
   cl::ParseCommandLineOptions(argc, argv,
                               "qcc quantization compiler\n\n"
                               "  qcc report report.json [--plot=chart.svg]  prints a saved "
@@ -170,10 +180,12 @@ int main(int argc, char **argv) {
                           actOpt != "dynamic" || !reportFile.empty() || !recipeFile.empty() ||
                           !calibPath.empty() || calibMethod.getNumOccurrences() ||
                           scaleTypeOpt.getNumOccurrences() ||
-                          percentileOpt.getNumOccurrences() || evaluateOpt.getNumOccurrences();
+                          percentileOpt.getNumOccurrences() || evaluateOpt.getNumOccurrences() ||
+                          quantizeAttention;
   if (scheme == Scheme::Float && quantOptionGiven) {
-    errs() << "qcc: error: --group, --asym, --algo, --act, --calib, --recipe, --report and "
-              "--evaluate need a quantization scheme (--w8a8, --w4a8, --w4a16 or --w8a16)\n";
+    errs() << "qcc: error: --group, --asym, --algo, --act, --calib, --recipe, --report, "
+              "--evaluate and --quantize-attention need a quantization scheme (--w8a8, --w4a8, "
+              "--w4a16 or --w8a16)\n";
     return 1;
   }
   if (scheme != Scheme::Float && emit != EmitKind::Imported) {
@@ -226,6 +238,10 @@ int main(int argc, char **argv) {
     }
     if (actOpt != "dynamic" && actOpt != "static") {
       errs() << "qcc: error: unknown --act '" << actOpt << "' (dynamic, static)\n";
+      return 1;
+    }
+    if (quantizeAttention && scheme != Scheme::W8A8) {
+      errs() << "qcc: error: --quantize-attention applies to --w8a8\n";
       return 1;
     }
     if (!actInt8 && actOpt.getNumOccurrences()) {
@@ -290,6 +306,8 @@ int main(int argc, char **argv) {
                                                   : "static";
     q.act = actInt8 ? act : "none";
     pm.addNestedPass<mlir::func::FuncOp>(qcc::createQccQuantizeWeights(q));
+    if (quantizeAttention)
+      pm.addNestedPass<mlir::func::FuncOp>(qcc::createQccQuantizeAttention());
     pm.addNestedPass<mlir::func::FuncOp>(qcc::createQccPropagateScales());
     if (failed(pm.run(**module)))
       return 1;

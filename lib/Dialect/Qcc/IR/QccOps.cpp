@@ -878,6 +878,28 @@ OpFoldResult PackedConstantOp::fold(FoldAdaptor) { return getValue(); }
 
 #include "qcc/Dialect/Qcc/IR/QccInterfaces.cpp.inc"
 
+FixedRangeOpInterface qcc::fixedRangeSource(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (auto fixed = dyn_cast<FixedRangeOpInterface>(def))
+      return fixed;
+    if (!def->hasTrait<QuantTrait::QuantSameScale>())
+      return {};
+    Value only;
+    for (Value o : def->getOperands()) {
+      auto t = dyn_cast<RankedTensorType>(o.getType());
+      if (!t || !isa<FloatType>(t.getElementType()))
+        continue;
+      if (only)
+        return {}; // several float inputs: no single range
+      only = o;
+    }
+    if (!only)
+      return {};
+    v = only;
+  }
+  return {};
+}
+
 std::pair<double, double> SoftmaxOp::getFixedOutputRange() { return {0.0, 1.0}; }
 std::pair<double, double> SigmoidOp::getFixedOutputRange() { return {0.0, 1.0}; }
 std::pair<double, double> TanhOp::getFixedOutputRange() { return {-1.0, 1.0}; }

@@ -239,23 +239,6 @@ struct FoldQuantizeOfDequantize : OpRewritePattern<QuantizeOp> {
   }
 };
 
-/// The op whose fixed output range reaches `v` through same-scale ops with
-/// one float operand, if any.
-FixedRangeOpInterface fixedRangeSource(Value v) {
-  while (Operation *def = v.getDefiningOp()) {
-    if (auto fixed = dyn_cast<FixedRangeOpInterface>(def))
-      return fixed;
-    if (!def->hasTrait<QuantTrait::QuantSameScale>())
-      return {};
-    auto floats = llvm::make_filter_range(def->getOperands(),
-                                          [](Value o) { return isFloatTensor(o.getType()); });
-    if (std::distance(floats.begin(), floats.end()) != 1)
-      return {};
-    v = *floats.begin();
-  }
-  return {};
-}
-
 /// Static activation scales of linear layers fed by fixed-range ops.
 void applyFixedRanges(func::FuncOp func) {
   func.walk([](QLinearOp op) {

@@ -18,4 +18,10 @@ class QuantStaysFloat : public mlir::OpTrait::TraitBase<ConcreteType, QuantStays
 
 #include "qcc/Dialect/Qcc/IR/QccInterfaces.h.inc"
 
+namespace qcc {
+/// The op whose fixed output range reaches `v` unchanged, through
+/// same-scale ops with a single float operand; null if there is none.
+FixedRangeOpInterface fixedRangeSource(mlir::Value v);
+} // namespace qcc
+
 #endif

@@ -98,6 +98,22 @@ def QccQuantizeWeights : Pass<"qcc-quantize-weights", "mlir::func::FuncOp"> {
   let dependentDialects = ["::qcc::QccDialect"];
 }
 
+def QccQuantizeAttention : Pass<"qcc-quantize-attention", "mlir::func::FuncOp"> {
+  let summary = "run products of two activations (attention) on int8";
+  let description = [{
+    Rewrites each `qcc.matmul` whose operands are both non-constant f32
+    activations (the attention scores `Q K^T` and the weighted sum `P V`)
+    into `qcc.qmatmul` on int8 operands with i32 accumulation, the result
+    `float(acc) * (s_lhs * s_rhs)`. Each operand is quantized symmetric per
+    tensor: with a scale fixed by the range of the op it comes from (through
+    same-scale ops) when that op has one (a softmax's probabilities take
+    1 / 127), else with `qcc.dynamic_quantize` (max|x| / 127 at run time).
+    The product carries a `qcc.quant_report` record, as quantized linear
+    layers do.
+  }];
+  let dependentDialects = ["::qcc::QccDialect", "::mlir::arith::ArithDialect"];
+}
+
 def QccPropagateScales : Pass<"qcc-propagate-scales", "mlir::func::FuncOp"> {
   let summary = "move integers through scale-preserving ops and requantize between scales";
   let description = [{
