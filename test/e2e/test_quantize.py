@@ -85,6 +85,8 @@ def test_report_and_manifest(qcc_bin, tmp_path):
     (["--w8a8", "--act=static"], "--act=static needs calibration data (--calib)"),
     (["--w8a8", "--calib-method=mse"], "--calib-method and --percentile need calibration data"),
     (["--w4a16", "--act=dynamic"], "keep them float"),
+    (["--w4a16", "--algo=awq"], "--algo=awq needs calibration data (--calib)"),
+    (["--w4a8", "--quantize-attention"], "--quantize-attention applies to --w8a8"),
 ])
 def test_bad_options(qcc_bin, tmp_path, args, message):
     path = tmp_path / "lin.onnx"
@@ -174,24 +176,6 @@ def test_recipe_overrides_layers(qcc_bin, tmp_path, fmt):
     assert layers["blocks.1.fc"]["algo"] == "mse"
 
 
-@pytest.mark.parametrize("text,message", [
-    ("rules:\n  - match: [blocks\n", "is not valid YAML"),
-    ("rules:\n  - match: &m blocks.*\n    float: true\n", "anchors and aliases are not supported"),
-    ("rules:\n  - match: blocks.*\n    bits: 3\n",
-     "3-bit weights are not supported; qcc's weight schemes hold 4 or 8 bits"),
-    ("rules:\n  - match: blocks.*\n    float: yes please\n", "\"float\""),
-    ("rules: []\n---\nrules: []\n", "expected a single YAML document"),
-])
-def test_bad_yaml_recipes(qcc_bin, tmp_path, text, message):
-    path = tmp_path / "two.onnx"
-    two_layer_model(path, np.random.default_rng(0))
-    f = tmp_path / "recipe.yml"
-    f.write_text(text)
-    proc = subprocess.run([str(qcc_bin), str(path), "--w4a8", f"--recipe={f}", "-o",
-                           str(tmp_path / "m")], capture_output=True, text=True)
-    assert proc.returncode == 1 and message in proc.stderr, proc.stderr
-
-
 @pytest.mark.parametrize("recipe,message", [
     ({"rules": [{"match": "decoder.*", "float": True}]},
      "rule 1 ('decoder.*') matches no linear layer (layers are named like: blocks.0.fc, blocks.1.fc)"),
@@ -203,12 +187,22 @@ def test_bad_yaml_recipes(qcc_bin, tmp_path, text, message):
     ({"rules": [{"match": "blocks.*", "bitz": 4}]}, "unknown key 'bitz'"),
     ({"rules": [{"match": "re:blocks.(", "float": True}]}, "bad regular expression"),
     ("not json {", "is not valid JSON"),
+    # YAML recipes: (file suffix, text).
+    (("yml", "rules:\n  - match: [blocks\n"), "recipe.yml:2:19: error: Could not find closing ]"),
+    (("yml", "rules:\n  - match: &m blocks.*\n    float: true\n"),
+     "anchors and aliases are not supported"),
+    (("yaml", "rules:\n  - match: blocks.*\n    bits: 3\n"),
+     "3-bit weights are not supported; qcc's weight schemes hold 4 or 8 bits"),
+    (("yml", "rules:\n  - match: blocks.*\n    float: yes please\n"),
+     "\"float\" must be true or false"),
+    (("yml", "rules: []\n---\nrules: []\n"), "expected a single YAML document"),
 ])
 def test_bad_recipes(qcc_bin, tmp_path, recipe, message):
     path = tmp_path / "two.onnx"
     two_layer_model(path, np.random.default_rng(0))
-    f = tmp_path / "recipe.json"
-    f.write_text(recipe if isinstance(recipe, str) else json.dumps(recipe))
+    suffix, text = recipe if isinstance(recipe, tuple) else ("json", recipe)
+    f = tmp_path / f"recipe.{suffix}"
+    f.write_text(text if isinstance(text, str) else json.dumps(text))
     proc = subprocess.run([str(qcc_bin), str(path), "--w4a8", f"--recipe={f}", "-o",
                            str(tmp_path / "m")], capture_output=True, text=True)
     assert proc.returncode == 1 and message in proc.stderr, proc.stderr
@@ -286,7 +280,3 @@ def test_quantize_attention_matches_reference(qcc_bin, tmp_path):
     layers = {l["layer"]: l for l in json.loads(report.read_text())["layers"]}
     assert layers["scores"]["scheme"] == "activation product, int8 x int8 per-tensor"
     assert layers["context"]["note"] == "qcc.softmax range fixes a scale"
-
-    proc = subprocess.run([str(qcc_bin), str(path), "--w4a8", "--quantize-attention", "-o",
-                           str(tmp_path / "m")], capture_output=True, text=True)
-    assert proc.returncode == 1 and "--quantize-attention applies to --w8a8" in proc.stderr

@@ -84,7 +84,7 @@ cl::opt<std::string> groupOpt(
     cl::value_desc("size|per-channel"), cl::init(""), cl::cat(qccCategory));
 cl::opt<bool> asymOpt("asym", cl::desc("Unsigned weights with zero points"), cl::init(false), cl::cat(qccCategory));
 cl::opt<std::string> algoOpt("algo",
-                             cl::desc("Weight rounding: rtn, mse, gptq (needs --calib) "
+                             cl::desc("Weight rounding: rtn, mse, gptq or awq (both need --calib) "
                                       "(default rtn)"),
                              cl::init("rtn"), cl::cat(qccCategory));
 cl::opt<std::string> calibPath(
@@ -201,12 +201,12 @@ int main(int argc, char **argv) {
              << groupOpt << "'\n";
       return 1;
     }
-    if (algoOpt == "gptq" && calibPath.empty()) {
-      errs() << "qcc: error: --algo=gptq needs calibration data (--calib)\n";
+    if ((algoOpt == "gptq" || algoOpt == "awq") && calibPath.empty()) {
+      errs() << "qcc: error: --algo=" << algoOpt << " needs calibration data (--calib)\n";
       return 1;
     }
-    if (algoOpt != "rtn" && algoOpt != "mse" && algoOpt != "gptq") {
-      errs() << "qcc: error: unknown --algo '" << algoOpt << "' (rtn, mse, gptq)\n";
+    if (algoOpt != "rtn" && algoOpt != "mse" && algoOpt != "gptq" && algoOpt != "awq") {
+      errs() << "qcc: error: unknown --algo '" << algoOpt << "' (rtn, mse, gptq, awq)\n";
       return 1;
     }
     auto rangeMethod = qcc::parseRangeMethod(calibMethod);

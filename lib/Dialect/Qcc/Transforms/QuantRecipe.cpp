@@ -101,8 +101,8 @@ LogicalResult qcc::applyQuantRecipe(ModuleOp module, const llvm::json::Value &re
         r.settings.set("asym", b.getBoolAttr(*val.getAsBoolean()));
       } else if (key == "algo") {
         auto s = val.getAsString();
-        if (!s || (*s != "rtn" && *s != "mse" && *s != "gptq"))
-          return fail(where + ": \"algo\" must be \"rtn\", \"mse\" or \"gptq\"");
+        if (!s || (*s != "rtn" && *s != "mse" && *s != "gptq" && *s != "awq"))
+          return fail(where + ": \"algo\" must be \"rtn\", \"mse\", \"gptq\" or \"awq\"");
         r.settings.set("algo", b.getStringAttr(*s));
       } else {
         return fail(where + ": unknown key '" + key.str() +

@@ -256,6 +256,69 @@ std::optional<QuantizedWeight> gptqWeight(const float *w0, int64_t K, int64_t N,
   return r;
 }
 
+/// Activation-aware scaling (AWQ): input row k of the weight is multiplied
+/// by s_k = a_k^alpha, a_k = sqrt(H_kk) the input's RMS on the calibration
+/// set, and the activation divided by s_k, so the inputs that carry the most
+/// signal get the finest steps of their groups. alpha comes from a grid
+/// (0, 0.1, ..., 1; 0 is plain quantization) by the output error
+/// sum_k H_kk sum_n (w - dq / s_k)^2, each candidate quantized with the
+/// clipping search; s is normalized to geometric mean 1 of its extremes.
+struct AwqWeight {
+  QuantizedWeight q;
+  std::vector<float> s; // [K]
+  float alpha = 0;
+};
+
+AwqWeight awqWeight(const float *w, int64_t K, int64_t N, unsigned bits, int64_t group,
+                    bool asym, ArrayRef<float> h) {
+  std::vector<double> rms(K);
+  for (int64_t k = 0; k < K; ++k)
+    rms[k] = std::sqrt(std::max(0.0f, h[k * K + k]));
+  double floor = 0;
+  for (double v : rms)
+    floor = std::max(floor, v);
+  floor = floor > 0 ? floor * 1e-4 : 1; // inputs never active keep a finite scale
+  int64_t gs = group > 0 ? group : K;
+  AwqWeight best;
+  double bestErr = INFINITY;
+  std::vector<float> scaled(K * N), s(K);
+  for (int step = 0; step <= 10; ++step) {
+    float alpha = 0.1f * step;
+    float lo = INFINITY, hi = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      s[k] = float(std::pow(std::max(rms[k], floor), double(alpha)));
+      lo = std::min(lo, s[k]);
+      hi = std::max(hi, s[k]);
+    }
+    float norm = std::sqrt(lo * hi);
+    for (int64_t k = 0; k < K; ++k) {
+      s[k] /= norm;
+      for (int64_t n = 0; n < N; ++n)
+        scaled[k * N + n] = w[k * N + n] * s[k];
+    }
+    QuantizedWeight q = quantizeWeight(scaled.data(), K, N, bits, group, asym, /*mse=*/true);
+    double err = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      double rowErr = 0;
+      int64_t g = k / gs;
+      for (int64_t n = 0; n < N; ++n) {
+        int32_t iq = asym ? int32_t((unsigned char)q.q[k * N + n]) : int32_t(q.q[k * N + n]);
+        int32_t z = asym ? int32_t((unsigned char)q.zp[g * N + n]) : 0;
+        double d = double(w[k * N + n]) - double(float(iq - z) * q.scale[g * N + n]) / s[k];
+        rowErr += d * d;
+      }
+      err += double(h[k * K + k]) * rowErr;
+    }
+    if (err < bestErr) {
+      bestErr = err;
+      best.q = std::move(q);
+      best.s = s;
+      best.alpha = alpha;
+    }
+  }
+  return best;
+}
+
 /// 10 log10(tr(W^T H W) / tr(D^T H D)), D = W - dequantized weight: the
 /// layer output's signal to noise ratio on the calibration inputs.
 double outputSqnrDb(const float *w, const std::vector<float> &dq, int64_t K, int64_t N,
@@ -332,9 +395,9 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
                                  << static_cast<unsigned>(bits);
       return signalPassFailure();
     }
-    if (algo != "rtn" && algo != "mse" && algo != "gptq") {
+    if (algo != "rtn" && algo != "mse" && algo != "gptq" && algo != "awq") {
       getOperation().emitError() << "qcc-quantize-weights: unknown algo '" << algo
-                                 << "' (rtn, mse or gptq)";
+                                 << "' (rtn, mse, gptq or awq)";
       return signalPassFailure();
     }
     if (act != "none" && act != "dynamic" && act != "static") {
@@ -425,7 +488,19 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
       op->removeAttr("qcc.calib_hessian");
     }
     QuantizedWeight qw;
-    if (layerAlgo == "gptq") {
+    std::vector<float> awqScale; // AWQ: the per-input weight multipliers
+    float awqAlpha = 0;
+    if (layerAlgo == "awq") {
+      if (hessian.size() != size_t(K * K)) {
+        op->emitError() << "layer '" << name
+                        << "': awq needs the calibration statistics of its input (--calib)";
+        return failure();
+      }
+      AwqWeight a = awqWeight(w.data(), K, N, layerBits, layerGroup, layerAsym, hessian);
+      qw = std::move(a.q);
+      awqScale = std::move(a.s);
+      awqAlpha = a.alpha;
+    } else if (layerAlgo == "gptq") {
       if (hessian.size() != size_t(K * K)) {
         op->emitError() << "layer '" << name
                         << "': gptq needs the calibration statistics of its input (--calib)";
@@ -465,6 +540,8 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
         int32_t q = layerAsym ? int32_t((unsigned char)qw.q[k * N + n]) : int32_t(qw.q[k * N + n]);
         int32_t z = layerAsym ? int32_t((unsigned char)qw.zp[g * N + n]) : 0;
         dq[k * N + n] = float(q - z) * qw.scale[g * N + n];
+        if (!awqScale.empty())
+          dq[k * N + n] /= awqScale[k];
         double d = double(w[k * N + n]) - dq[k * N + n];
         signal += double(w[k * N + n]) * w[k * N + n];
         noise += d * d;
@@ -498,6 +575,10 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
     if (act != "none")
       actParams = QuantParamsAttr::get(ctx, 8, true, Granularity::PerAxis, 0, 0, true,
                                        b.getF32Type());
+    if (act == "static" && !awqScale.empty())
+      return op.emitError() << "layer '" << name
+                            << "': awq rescales the activations, so their calibrated static "
+                               "range no longer applies (use --act=dynamic)";
     if (act == "static") {
       // One scale for every row, from the range the calibration chose
       // (its largest |x| when no method chose one).
@@ -513,8 +594,19 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
         actClipped = c.getValueAsDouble();
       actScale = b.getF32FloatAttr(actRange > 0 ? float(actRange) / 127.0f : 1.0f);
     }
+    Value input = op.getLhs();
+    if (!awqScale.empty()) {
+      // The activation takes the inverse of the weight's input scaling.
+      std::vector<float> inv(K);
+      for (int64_t k = 0; k < K; ++k)
+        inv[k] = 1.0f / awqScale[k];
+      Value c = b.create<arith::ConstantOp>(
+          loc, DenseElementsAttr::get(RankedTensorType::get({K}, b.getF32Type()),
+                                      ArrayRef<float>(inv)));
+      input = b.create<MulOp>(loc, input.getType(), input, c);
+    }
     auto lin = b.create<QLinearOp>(loc, cast<RankedTensorType>(result.getType()),
-                                   op.getLhs(), q, s, zp, bias, params, actParams, actScale);
+                                   input, q, s, zp, bias, params, actParams, actScale);
     std::string scheme = std::string(layerAsym ? "u" : "s") + std::to_string(layerBits) +
                          (layerGroup > 0 ? " g" + std::to_string(layerGroup) : " per-channel") +
                          (act == "dynamic"  ? ", int8 activations"
@@ -526,6 +618,8 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
         b.getNamedAttr("scheme", b.getStringAttr(scheme)),
         b.getNamedAttr("algo", b.getStringAttr(layerAlgo)),
         b.getNamedAttr("weight_sqnr_db", b.getF64FloatAttr(qw.sqnrDb))};
+    if (!awqScale.empty())
+      report.push_back(b.getNamedAttr("awq_alpha", b.getF64FloatAttr(awqAlpha)));
     if (!hessian.empty())
       report.push_back(b.getNamedAttr(
           "output_sqnr_db", b.getF64FloatAttr(outputSqnrDb(w.data(), dq, K, N, hessian))));

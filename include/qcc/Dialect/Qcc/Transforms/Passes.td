@@ -57,7 +57,12 @@ def QccQuantizeWeights : Pass<"qcc-quantize-weights", "mlir::func::FuncOp"> {
       diagonal and compensates each row's rounding error on the rows still
       to come through the layer's calibration Hessian (`qcc.calib_hessian`,
       X^T X / n over the calibration inputs, set by the driver), damped by
-      1 % of its mean diagonal;
+      1 % of its mean diagonal; `algo=awq` (activation-aware scaling)
+      multiplies input row k of the weight by s_k = a_k^alpha, a_k the
+      input's RMS from the calibration Hessian's diagonal, and the layer's
+      input by 1 / s_k (a `qcc.mul` before the layer), alpha chosen from
+      0, 0.1, ..., 1 by the output error sum_k H_kk |w_k - dq_k / s_k|^2 of
+      the clipping-searched quantization (the report gives `awq_alpha`);
     * `scale-type=f16` stores the weight scales as f16 (each rounded to
       nearest; the scheme's `scale = f16`), halving their bytes;
     * `act=dynamic` adds int8 per-row activations (`act_params`);
@@ -89,7 +94,7 @@ def QccQuantizeWeights : Pass<"qcc-quantize-weights", "mlir::func::FuncOp"> {
     Option<"asym", "asym", "bool", /*default=*/"false",
            "Unsigned weights with zero points">,
     Option<"algo", "algo", "std::string", /*default=*/"\"rtn\"",
-           "Weight rounding: rtn, mse or gptq">,
+           "Weight rounding: rtn, mse, gptq or awq">,
     Option<"scaleType", "scale-type", "std::string", /*default=*/"\"f32\"",
            "Weight scale storage: f32, or f16 (rounded to nearest; half the bytes)">,
     Option<"act", "act", "std::string", /*default=*/"\"none\"",
