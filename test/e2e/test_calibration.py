@@ -163,7 +163,8 @@ def test_static_activation_scales(qcc_bin, tmp_path, flags, bits, group):
         np.savez(calib / f"s{i}.npz", x=xs)
     report = tmp_path / "r.json"
     model = CompiledModel(qcc_bin, path, tmp_path,
-                          extra_args=[*flags, f"--calib={calib}", f"--report={report}"])
+                          extra_args=[*flags, f"--calib={calib}", f"--report={report}",
+                                      "--evaluate=false"])
     (layer,) = json.loads(report.read_text())["layers"]
     assert "static activations" in layer["scheme"]
     assert layer["act_absmax"] == pytest.approx(absmax)
@@ -214,7 +215,8 @@ def test_calibration_methods(qcc_bin, tmp_path, method):
     report = tmp_path / "r.json"
     extra = ["--percentile=99.5"] if method == "percentile" else []
     model = CompiledModel(qcc_bin, path, tmp_path,
-                          extra_args=["--w8a8", f"--calib={calib}", f"--calib-method={method}",
+                          extra_args=["--w8a8", f"--calib={calib}", "--evaluate=false",
+                                      f"--calib-method={method}",
                                       *extra, f"--report={report}"])
     (layer,) = json.loads(report.read_text())["layers"]
     assert layer["act_absmax"] == pytest.approx(amax)
