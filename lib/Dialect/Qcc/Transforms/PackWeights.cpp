@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "qcc/Dialect/Qcc/Transforms/Passes.h"
+#include "qcc/Dialect/Qcc/Transforms/PatternUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Matchers.h"
@@ -28,33 +29,6 @@ namespace {
 constexpr int64_t kMagic = 0x31574351; // "QCW1"
 constexpr int64_t kHeaderBytes = 64;
 constexpr int64_t kF16Scales = 1; // QCC_RT_QWEIGHT_F16_SCALES
-
-/// Integers of a dense constant, sign- or zero-extended per `isSigned`.
-std::optional<std::vector<int32_t>> intValues(Value v, bool isSigned) {
-  DenseIntElementsAttr attr;
-  if (!matchPattern(v, m_Constant(&attr)))
-    return std::nullopt;
-  std::vector<int32_t> out;
-  out.reserve(attr.getNumElements());
-  for (const APInt &i : attr.getValues<APInt>())
-    out.push_back(int32_t(isSigned ? i.getSExtValue() : i.getZExtValue()));
-  return out;
-}
-
-std::optional<std::vector<float>> floatValues(Value v) {
-  DenseFPElementsAttr attr;
-  if (!matchPattern(v, m_Constant(&attr)))
-    return std::nullopt;
-  std::vector<float> out;
-  out.reserve(attr.getNumElements());
-  for (const APFloat &f : attr.getValues<APFloat>()) {
-    bool lost;
-    APFloat g = f;
-    g.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
-    out.push_back(g.convertToFloat());
-  }
-  return out;
-}
 
 void putI64(std::vector<char> &bytes, size_t at, int64_t v) {
   for (int i = 0; i < 8; ++i)
@@ -94,13 +68,13 @@ struct PackWeights : qcc::impl::QccPackWeightsBase<PackWeights> {
       group = llvm::alignTo(K, 8);
       break;
     }
-    auto q = intValues(op.getWeight(), params.getIsSigned());
-    auto s = floatValues(op.getWeightScale());
+    auto q = constantInts(op.getWeight(), params.getIsSigned());
+    auto s = constantFloats(op.getWeightScale());
     if (!q || !s)
       return;
-    std::vector<int32_t> zp;
+    std::vector<int64_t> zp;
     if (Value z = op.getWeightZeroPoint()) {
-      auto v = intValues(z, params.getIsSigned());
+      auto v = constantInts(z, params.getIsSigned());
       if (!v)
         return;
       zp = std::move(*v);
@@ -145,7 +119,7 @@ struct PackWeights : qcc::impl::QccPackWeightsBase<PackWeights> {
           int64_t n = t * nr + c;
           if (n >= N)
             continue;
-          float sc = (*s)[paramIndex(g, n)];
+          float sc = float((*s)[paramIndex(g, n)]);
           if (f16) {
             bool lost;
             APFloat h(sc);
@@ -155,12 +129,12 @@ struct PackWeights : qcc::impl::QccPackWeightsBase<PackWeights> {
           } else {
             std::memcpy(&bytes[blk + weightBytes + 4 * c], &sc, 4);
           }
-          int32_t z = (zp.empty() ? 0 : zp[paramIndex(g, n)]) + offset;
+          int32_t z = int32_t(zp.empty() ? 0 : zp[paramIndex(g, n)]) + offset;
           bytes[blk + zpAt + c] = char(z);
           for (int64_t kg = 0; kg < group; ++kg) {
             int64_t k = g * group + kg;
             // Past K the weight equals the zero point: it dequantizes to 0.
-            int32_t v = k < K ? (*q)[k * N + n] + offset : z;
+            int32_t v = k < K ? int32_t((*q)[k * N + n]) + offset : z;
             if (bits == 8) {
               bytes[blk + (kg / 4) * nr * 4 + c * 4 + kg % 4] = char(v);
             } else {

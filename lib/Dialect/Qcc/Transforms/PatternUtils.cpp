@@ -30,3 +30,28 @@ Value qcc::otherOperandIf(Operation *op, function_ref<bool(Value)> pred) {
     return op->getOperand(0);
   return nullptr;
 }
+
+std::optional<std::vector<double>> qcc::constantFloats(Value v) {
+  DenseFPElementsAttr attr;
+  if (!v || !matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  std::vector<double> out;
+  out.reserve(attr.getNumElements());
+  for (APFloat f : attr.getValues<APFloat>()) {
+    bool lost;
+    f.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
+    out.push_back(f.convertToDouble());
+  }
+  return out;
+}
+
+std::optional<std::vector<int64_t>> qcc::constantInts(Value v, bool isSigned) {
+  DenseIntElementsAttr attr;
+  if (!v || !matchPattern(v, m_Constant(&attr)))
+    return std::nullopt;
+  std::vector<int64_t> out;
+  out.reserve(attr.getNumElements());
+  for (const APInt &i : attr.getValues<APInt>())
+    out.push_back(isSigned ? i.getSExtValue() : int64_t(i.getZExtValue()));
+  return out;
+}

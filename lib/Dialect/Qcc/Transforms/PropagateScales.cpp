@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "qcc/Dialect/Qcc/Transforms/Passes.h"
+#include "qcc/Dialect/Qcc/Transforms/PatternUtils.h"
 #include "qcc/Support/FixedPoint.h"
 
 #include "mlir/IR/IRMapping.h"
@@ -26,32 +27,6 @@ using namespace mlir;
 using namespace qcc;
 
 namespace {
-
-/// The values of a constant float tensor, widened to double.
-std::optional<SmallVector<double>> constantFloats(Value v) {
-  DenseElementsAttr attr;
-  if (!v || !matchPattern(v, m_Constant(&attr)) || !isa<FloatType>(attr.getElementType()))
-    return std::nullopt;
-  SmallVector<double> out;
-  for (APFloat f : attr.getValues<APFloat>()) {
-    bool lost = false;
-    f.convert(APFloat::IEEEdouble(), APFloat::rmNearestTiesToEven, &lost);
-    out.push_back(f.convertToDouble());
-  }
-  return out;
-}
-
-/// The values of a constant zero-point tensor, read with the scheme's
-/// signedness (u8 is stored in i8).
-std::optional<SmallVector<int64_t>> constantZeroPoints(Value v, QuantParamsAttr params) {
-  DenseElementsAttr attr;
-  if (!matchPattern(v, m_Constant(&attr)) || !isa<IntegerType>(attr.getElementType()))
-    return std::nullopt;
-  SmallVector<int64_t> out;
-  for (const APInt &z : attr.getValues<APInt>())
-    out.push_back(params.getIsSigned() ? z.getSExtValue() : int64_t(z.getZExtValue()));
-  return out;
-}
 
 /// A per-tensor scheme whose scale and zero point are constants.
 struct TensorScheme {
@@ -72,12 +47,12 @@ struct TensorScheme {
 std::optional<TensorScheme> perTensorScheme(QuantParamsAttr params, Value scale, Value zp) {
   if (params.getGranularity() != Granularity::PerTensor)
     return std::nullopt;
-  std::optional<SmallVector<double>> s = constantFloats(scale);
+  std::optional<std::vector<double>> s = constantFloats(scale);
   if (!s || s->size() != 1)
     return std::nullopt;
   TensorScheme t{params, scale, zp, (*s)[0], 0};
   if (zp) {
-    std::optional<SmallVector<int64_t>> z = constantZeroPoints(zp, params);
+    std::optional<std::vector<int64_t>> z = constantInts(zp, params.getIsSigned());
     if (!z || z->size() != 1)
       return std::nullopt;
     t.zeroPointValue = (*z)[0];
@@ -213,12 +188,12 @@ struct FoldQuantizeOfDequantize : OpRewritePattern<QuantizeOp> {
     if (inParams.getGranularity() != Granularity::PerAxis)
       return b.notifyMatchFailure(op, "per-group input");
     // One multiplier per channel; the zero point must be shared.
-    std::optional<SmallVector<double>> scales = constantFloats(dq.getScale());
+    std::optional<std::vector<double>> scales = constantFloats(dq.getScale());
     if (!scales)
       return b.notifyMatchFailure(op, "input scales are not constant");
     int64_t inZp = 0;
     if (Value zp = dq.getZeroPoint()) {
-      std::optional<SmallVector<int64_t>> zps = constantZeroPoints(zp, inParams);
+      std::optional<std::vector<int64_t>> zps = constantInts(zp, inParams.getIsSigned());
       if (!zps || llvm::any_of(*zps, [&](int64_t z) { return z != zps->front(); }))
         return b.notifyMatchFailure(op, "per-channel zero points differ");
       inZp = zps->front();

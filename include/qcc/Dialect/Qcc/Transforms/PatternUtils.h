@@ -4,6 +4,8 @@
 
 #include "mlir/IR/Value.h"
 
+#include <vector>
+
 namespace qcc {
 /// True if `v` is a constant whose elements all equal `expected` within a
 /// relative tolerance (exporters round constants such as sqrt(2)).
@@ -14,6 +16,12 @@ std::optional<double> getSplatFloat(mlir::Value v);
 /// other one.
 mlir::Value otherOperandIf(mlir::Operation *op,
                            llvm::function_ref<bool(mlir::Value)> pred);
+/// The elements of a constant float tensor (any float width, widened
+/// exactly to double), if `v` is one.
+std::optional<std::vector<double>> constantFloats(mlir::Value v);
+/// The elements of a constant integer tensor read as signed or unsigned
+/// (u8 is stored in i8), if `v` is one.
+std::optional<std::vector<int64_t>> constantInts(mlir::Value v, bool isSigned);
 } // namespace qcc
 
 #endif
