@@ -40,7 +40,8 @@ def cosines(emb, ref):
 def test_minilm_gptq_beats_rtn(qcc_bin, tmp_path):
     """On every MiniLM linear, GPTQ's layer-output SQNR over the calibration
     inputs is above round-to-nearest's for the same scheme; the embeddings
-    of held-out sentences move less. AWQ improves on rounding too."""
+    of held-out sentences move less, and reach the w4a16 g128 target of
+    mean cosine >= 0.98. AWQ improves on rounding too."""
     path = tmp_path / "minilm.onnx"
     minilm.build(str(path))
     calib = tmp_path / "calib"
@@ -65,6 +66,8 @@ def test_minilm_gptq_beats_rtn(qcc_bin, tmp_path):
           f"{results['rtn'][1].mean():.5f}, gptq {results['gptq'][1].mean():.5f}")
     assert not worse, worse
     assert results["gptq"][1].mean() > results["rtn"][1].mean()
+    # The issue's w4a16 g128 target, met by GPTQ (0.9824 measured).
+    assert results["gptq"][1].mean() >= 0.98
     # AWQ (activation-aware input scaling, then the clipping search) also
     # beats plain rounding, on the layers' outputs and on the embeddings.
     awq = results["awq"][0]

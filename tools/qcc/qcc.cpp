@@ -29,6 +29,8 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cmath>
+
 using namespace llvm;
 
 namespace {
@@ -87,6 +89,10 @@ cl::opt<std::string> algoOpt("algo",
                              cl::desc("Weight rounding: rtn, mse, gptq or awq (both need --calib) "
                                       "(default rtn)"),
                              cl::init("rtn"), cl::cat(qccCategory));
+cl::opt<double> gptqDampOpt("gptq-damp",
+                            cl::desc("GPTQ: fraction of the calibration Hessian's mean diagonal "
+                                     "added to its diagonal (default 0.1)"),
+                            cl::init(0.1), cl::cat(qccCategory));
 cl::opt<std::string> calibPath(
     "calib",
     cl::desc("Calibration samples: a directory of .npz files or of sample directories of "
@@ -179,7 +185,7 @@ int main(int argc, char **argv) {
   bool quantOptionGiven = !groupOpt.empty() || asymOpt || algoOpt != "rtn" ||
                           actOpt != "dynamic" || !reportFile.empty() || !recipeFile.empty() ||
                           !calibPath.empty() || calibMethod.getNumOccurrences() ||
-                          scaleTypeOpt.getNumOccurrences() ||
+                          scaleTypeOpt.getNumOccurrences() || gptqDampOpt.getNumOccurrences() ||
                           percentileOpt.getNumOccurrences() || evaluateOpt.getNumOccurrences() ||
                           quantizeAttention;
   if (scheme == Scheme::Float && quantOptionGiven) {
@@ -207,6 +213,10 @@ int main(int argc, char **argv) {
     }
     if (algoOpt != "rtn" && algoOpt != "mse" && algoOpt != "gptq" && algoOpt != "awq") {
       errs() << "qcc: error: unknown --algo '" << algoOpt << "' (rtn, mse, gptq, awq)\n";
+      return 1;
+    }
+    if (!(gptqDampOpt > 0) || !std::isfinite(double(gptqDampOpt))) {
+      errs() << "qcc: error: --gptq-damp must be a positive number, got " << gptqDampOpt << "\n";
       return 1;
     }
     auto rangeMethod = qcc::parseRangeMethod(calibMethod);
@@ -299,6 +309,7 @@ int main(int argc, char **argv) {
     q.group = group;
     q.asym = asymOpt;
     q.algo = algoOpt;
+    q.damp = gptqDampOpt;
     q.scaleType = scaleTypeOpt;
     // Calibrated runs default to static activation scales.
     std::string act = actOpt.getNumOccurrences() ? actOpt.getValue()
@@ -321,6 +332,7 @@ int main(int argc, char **argv) {
                                {"group", group},
                                {"asymmetric", (bool)asymOpt},
                                {"algo", algoOpt.getValue()},
+                               {"gptq_damp", gptqDampOpt.getValue()},
                                {"scale_type", scaleTypeOpt.getValue()},
                                {"layers", std::move(layers)}};
     if (floatModel) {

@@ -158,11 +158,11 @@ bool cholesky(std::vector<double> &a, int64_t K) {
 /// decreasing Hessian diagonal, each with its group's scale, and spreads each
 /// row's rounding error over the rows not yet quantized through the inverse
 /// Hessian's upper Cholesky factor, so the layer's output on the calibration
-/// inputs changes least. H = X^T X / n is damped by 1 % of its mean
-/// diagonal; inputs never active are zeroed.
+/// inputs changes least. H = X^T X / n gets `damp` times its mean diagonal
+/// added; inputs never active are zeroed.
 std::optional<QuantizedWeight> gptqWeight(const float *w0, int64_t K, int64_t N,
                                           unsigned bits, int64_t group, bool asym,
-                                          ArrayRef<float> hessian) {
+                                          ArrayRef<float> hessian, double damp) {
   std::vector<double> h(hessian.begin(), hessian.end());
   std::vector<float> w(w0, w0 + K * N);
   double mean = 0;
@@ -174,7 +174,7 @@ std::optional<QuantizedWeight> gptqWeight(const float *w0, int64_t K, int64_t N,
       h[i * K + i] = 1;
       std::fill(w.begin() + i * N, w.begin() + (i + 1) * N, 0.0f);
     }
-    h[i * K + i] += 0.01 * (mean > 0 ? mean : 1);
+    h[i * K + i] += damp * (mean > 0 ? mean : 1);
   }
   int64_t gs = group > 0 ? group : K;
   // Scales per group from the weights before any update ("static groups",
@@ -400,6 +400,11 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
                                  << "' (rtn, mse, gptq or awq)";
       return signalPassFailure();
     }
+    if (!(damp > 0) || !std::isfinite(double(damp))) {
+      getOperation().emitError() << "qcc-quantize-weights: damp must be a positive number, got "
+                                 << double(damp);
+      return signalPassFailure();
+    }
     if (act != "none" && act != "dynamic" && act != "static") {
       getOperation().emitError() << "qcc-quantize-weights: unknown act '" << act
                                  << "' (none, dynamic or static)";
@@ -506,7 +511,7 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
                         << "': gptq needs the calibration statistics of its input (--calib)";
         return failure();
       }
-      auto g = gptqWeight(w.data(), K, N, layerBits, layerGroup, layerAsym, hessian);
+      auto g = gptqWeight(w.data(), K, N, layerBits, layerGroup, layerAsym, hessian, damp);
       if (!g) {
         op->emitError() << "layer '" << name
                         << "': the calibration Hessian is not positive definite";

@@ -57,7 +57,10 @@ def QccQuantizeWeights : Pass<"qcc-quantize-weights", "mlir::func::FuncOp"> {
       diagonal and compensates each row's rounding error on the rows still
       to come through the layer's calibration Hessian (`qcc.calib_hessian`,
       X^T X / n over the calibration inputs, set by the driver), damped by
-      1 % of its mean diagonal; `algo=awq` (activation-aware scaling)
+      adding `damp` (default 0.1) times its mean diagonal (a few hundred
+      calibration tokens span only part of a wide layer's input space; the
+      damping keeps the updates from fitting the directions the samples
+      leave out); `algo=awq` (activation-aware scaling)
       multiplies input row k of the weight by s_k = a_k^alpha, a_k the
       input's RMS from the calibration Hessian's diagonal, and the layer's
       input by 1 / s_k (a `qcc.mul` before the layer), alpha chosen from
@@ -95,6 +98,8 @@ def QccQuantizeWeights : Pass<"qcc-quantize-weights", "mlir::func::FuncOp"> {
            "Unsigned weights with zero points">,
     Option<"algo", "algo", "std::string", /*default=*/"\"rtn\"",
            "Weight rounding: rtn, mse, gptq or awq">,
+    Option<"damp", "damp", "double", /*default=*/"0.1",
+           "GPTQ: fraction of the Hessian's mean diagonal added to its diagonal">,
     Option<"scaleType", "scale-type", "std::string", /*default=*/"\"f32\"",
            "Weight scale storage: f32, or f16 (rounded to nearest; half the bytes)">,
     Option<"act", "act", "std::string", /*default=*/"\"none\"",
