@@ -1,6 +1,7 @@
 """Quantized linear layers and a 4-bit decoder: qcc vs onnxruntime.
 
-    python bench/bench_quant.py [--threads 2] [--quick] [--out bench/results_quant.md]
+    python bench/bench_quant.py [--threads 2] [--quick] [--no-decoder | --decoder-only]
+                                [--out bench/results_quant.md]
 
 Cases, each one ONNX model run by onnxruntime and by the qcc artifact on the
 same inputs (see bench/README.md):
@@ -122,6 +123,7 @@ def limits(threads):
 def main():
     ap = bench_args("results_quant.md")
     ap.add_argument("--no-decoder", action="store_true")
+    ap.add_argument("--decoder-only", action="store_true")
     args = ap.parse_args()
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = args.threads
@@ -134,7 +136,8 @@ def main():
         return list(zip(labels, *time_pair(args, opts, work, name, qcc_path, ort_path, inputs,
                                            per, flags)))
 
-    shapes = [(1024, 1024)] if args.quick else [(4096, 4096), (4096, 14336)]
+    shapes = [] if args.decoder_only else [(1024, 1024)] if args.quick else \
+        [(4096, 4096), (4096, 14336)]
     ms = (1, 4, 128)
     layers = 2
     for k, n in shapes:

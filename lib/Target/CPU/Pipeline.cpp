@@ -86,6 +86,8 @@ void qcc::buildCPULoweringPipeline(OpPassManager &pm, const ResolvedTarget &targ
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(createQccPropagateScales());
   pm.addNestedPass<func::FuncOp>(createQccFuseDequantizedLinear());
+  // Layers sharing an input quantize it once and run as one kernel call.
+  pm.addNestedPass<func::FuncOp>(createQccMergeSiblingLinears());
   pm.addPass(createQccAddRuntimeContext());
   // Quantized linear layers with constant weights run on the target's
   // kernels from weights packed now; the rest take the reference lowering.

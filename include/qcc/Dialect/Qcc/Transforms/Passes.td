@@ -174,6 +174,25 @@ def QccFuseDequantizedLinear : Pass<"qcc-fuse-dequantized-linear", "mlir::func::
   let dependentDialects = ["::qcc::QccDialect"];
 }
 
+def QccMergeSiblingLinears : Pass<"qcc-merge-sibling-linears", "mlir::func::FuncOp"> {
+  let summary = "merge quantized linear layers that read the same input";
+  let description = [{
+    Replaces the `qcc.qlinear` ops of a block that read the same input with
+    the same weight type and scheme (per output column or per group; not
+    per tensor), scale and zero-point types and activation quantization
+    (`act_params`, `act_scale`) by one `qcc.qlinear` over their weights,
+    scales, zero points and biases concatenated along N (a layer without
+    bias contributes zeros), followed by one `qcc.slice` per original layer
+    along the last dimension, in program order. A transformer's Q, K and V
+    projections, or an FFN's gate and up projections, then quantize their
+    shared activation once per row and run as one kernel call over all
+    their columns. Every column computes exactly what it did before: the
+    per-row activation scale depends only on the input. Weights must be
+    unpacked constants, so the pass runs before `qcc-pack-weights`.
+  }];
+  let dependentDialects = ["::qcc::QccDialect", "::mlir::arith::ArithDialect"];
+}
+
 def QccPackWeights : Pass<"qcc-pack-weights", "mlir::ModuleOp"> {
   let summary = "pack quantized linear weights into the kernels' tile layout";
   let description = [{
