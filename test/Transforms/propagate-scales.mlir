@@ -195,3 +195,30 @@ func.func @concat_to_consumer(%a: tensor<2xi8>, %b: tensor<2xi8>) -> tensor<4xi8
   %q = qcc.quantize <u8, per_tensor, asymmetric> %c, %sc, %zc : (tensor<4xf32>, tensor<f32>, tensor<i8>) -> tensor<4xi8>
   return %q : tensor<4xi8>
 }
+
+// -----
+
+// A per-axis weight stored [N, K] (Gemm with transB): the dequantize moves
+// below the transpose, its axis with it, and the transposed integers fold
+// to a [K, N] constant; per-group scales and zero points are transposed too.
+// CHECK-LABEL: func @axis_through_transpose
+// CHECK-DAG: %[[W:.*]] = arith.constant dense<{{\[\[}}1, 3, 5], [2, 4, 6]]> : tensor<2x3xi8>
+// CHECK-DAG: %[[S:.*]] = arith.constant dense<[1.000000e-01, 2.000000e-01, 3.000000e-01]> : tensor<3xf32>
+// CHECK-DAG: %[[G:.*]] = arith.constant dense<{{\[\[}}1, 2], [3, 4], [5, 6], [7, 8]]> : tensor<4x2xi8>
+// CHECK-DAG: %[[GS:.*]] = arith.constant dense<{{\[\[}}5.000000e-01, 2.500000e-01]]> : tensor<1x2xf32>
+// CHECK-DAG: %[[GZ:.*]] = arith.constant dense<{{\[\[}}3, 4]]> : tensor<1x2xi8>
+// CHECK: qcc.dequantize <s8, per_axis(1)> %[[W]], %[[S]] : (tensor<2x3xi8>, tensor<3xf32>) -> tensor<2x3xf32>
+// CHECK: qcc.dequantize <u8, per_group(0, 4), asymmetric> %[[G]], %[[GS]], %[[GZ]]
+// CHECK-NOT: qcc.transpose
+func.func @axis_through_transpose() -> (tensor<2x3xf32>, tensor<4x2xf32>) {
+  %w = arith.constant dense<[[1, 2], [3, 4], [5, 6]]> : tensor<3x2xi8>
+  %s = arith.constant dense<[0.1, 0.2, 0.3]> : tensor<3xf32>
+  %d = qcc.dequantize <s8, per_axis(0)> %w, %s : (tensor<3x2xi8>, tensor<3xf32>) -> tensor<3x2xf32>
+  %t = qcc.transpose %d {perm = array<i64: 1, 0>} : tensor<3x2xf32> -> tensor<2x3xf32>
+  %g = arith.constant dense<[[1, 3, 5, 7], [2, 4, 6, 8]]> : tensor<2x4xi8>
+  %gs = arith.constant dense<[[0.5], [0.25]]> : tensor<2x1xf32>
+  %gz = arith.constant dense<[[3], [4]]> : tensor<2x1xi8>
+  %gd = qcc.dequantize <u8, per_group(1, 4), asymmetric> %g, %gs, %gz : (tensor<2x4xi8>, tensor<2x1xf32>, tensor<2x1xi8>) -> tensor<2x4xf32>
+  %gt = qcc.transpose %gd {perm = array<i64: 1, 0>} : tensor<2x4xf32> -> tensor<4x2xf32>
+  return %t, %gt : tensor<2x3xf32>, tensor<4x2xf32>
+}

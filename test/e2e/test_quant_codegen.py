@@ -127,22 +127,34 @@ def test_dynamic_quantize_matmul_integer(qcc_bin, tmp_path, weight_bits):
             np.testing.assert_array_equal(got[3], want[3])
 
 
-def test_qdq_linear_matches_onnxruntime(qcc_bin, tmp_path):
+@pytest.mark.parametrize("layout", ["matmul", "gemm_transb"])
+def test_qdq_linear_matches_onnxruntime(qcc_bin, tmp_path, layout):
     """A QDQ-format linear layer (int8 weight per output channel, uint8
-    activations per tensor) as onnxruntime's quantizer writes it."""
+    activations per tensor) as onnxruntime's quantizer writes it, as a
+    MatMul of a [K, N] weight or a Gemm of an [N, K] weight with transB: in
+    both the integer weights reach the packed kernel."""
     rng = np.random.default_rng(5)
     w = rng.integers(-127, 128, size=(32, 8)).astype(np.int8)
     ws = (rng.random(8) * 0.01 + 0.001).astype(np.float32)
+    if layout == "matmul":
+        nodes = [h.make_node("DequantizeLinear", ["w", "ws"], ["wd"], axis=1),
+                 h.make_node("MatMul", ["xd", "wd"], ["y"])]
+        stored = w
+    else:
+        nodes = [h.make_node("DequantizeLinear", ["w", "ws"], ["wd"], axis=0),
+                 h.make_node("Gemm", ["xd", "wd"], ["y"], transB=1)]
+        stored = np.ascontiguousarray(w.T)
     nodes = [h.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"]),
-             h.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"]),
-             h.make_node("DequantizeLinear", ["w", "ws"], ["wd"], axis=1),
-             h.make_node("MatMul", ["xd", "wd"], ["y"])]
+             h.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"])] + nodes
     path = tmp_path / "qdq.onnx"
     save(path, nodes, [h.make_tensor_value_info("x", T.FLOAT, ["m", 32])],
          [h.make_tensor_value_info("y", T.FLOAT, None)],
-         [nh.from_array(w, "w"), nh.from_array(ws, "ws"),
+         [nh.from_array(stored, "w"), nh.from_array(ws, "ws"),
           nh.from_array(np.array(0.02, np.float32), "xs"),
           nh.from_array(np.array(128, np.uint8), "xz")])
+    llvm = subprocess.run([str(qcc_bin), str(path), "--emit=llvm-dialect"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "qcc_rt_qlinear" in llvm
     x = rng.standard_normal((4, 32)).astype(np.float32) * 2
     x[0, :4] = [100.0, -100.0, 0.01, 0.03]  # saturates; rounds half to even
     got = CompiledModel(qcc_bin, path, tmp_path)({"x": x})[0]

@@ -59,6 +59,30 @@ def test_quantized_linear_matches_reference(qcc_bin, tmp_path, flags, bits, grou
     assert quant_ref.sqnr_db(flt, got) > (30 if bits == 8 else 12)
 
 
+def test_gemm_with_transposed_weight_is_quantized(qcc_bin, tmp_path):
+    """A Gemm with transB (PyTorch's export of nn.Linear on 2-D inputs)
+    stores its weight [N, K]; it is quantized like a MatMul's [K, N]."""
+    rng = np.random.default_rng(12)
+    w = (rng.standard_normal((64, 24)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(24).astype(np.float32)
+    g = h.make_graph([h.make_node("Gemm", ["x", "wt", "b"], ["y"], transB=1, name="fc")], "gemm",
+                     [h.make_tensor_value_info("x", T.FLOAT, ["m", 64])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)],
+                     [nh.from_array(np.ascontiguousarray(w.T), "wt"), nh.from_array(b, "b")])
+    path = tmp_path / "gemm.onnx"
+    onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 17)]), str(path))
+    report = tmp_path / "r.json"
+    x = rng.standard_normal((3, 64)).astype(np.float32)
+    got = CompiledModel(qcc_bin, path, tmp_path,
+                        extra_args=["--w4a8", f"--report={report}"])({"x": x})[0]
+    (layer,) = json.loads(report.read_text())["layers"]
+    # A model output keeps 8-bit per-column weights (the lm_head rule).
+    assert layer["layer"] == "fc" and layer["shape"] == [64, 24]
+    q, s, _ = quant_ref.quantize_weight(w, 8, None)
+    ref = quant_ref.qlinear(x, q, s, act_bits=8, bias=b)
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+
+
 def test_report_and_manifest(qcc_bin, tmp_path):
     rng = np.random.default_rng(2)
     w = rng.standard_normal((64, 16)).astype(np.float32)

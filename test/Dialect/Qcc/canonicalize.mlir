@@ -100,3 +100,22 @@ func.func @dim_tracing(%x: tensor<?x?x8xf32>, %w: tensor<8x16xf32>, %n: index) -
   %d3 = qcc.dim %f, 0 : tensor<?xf32>
   return %d0, %d1, %d2, %d3 : index, index, index, index
 }
+
+// -----
+
+// The transpose of a constant is a constant (weights stored [N, K], as a
+// Gemm with transB has them); 3-D permutations move every element; i4
+// constants are left to the op.
+// CHECK-LABEL: func @transpose_constant
+// CHECK-DAG: arith.constant dense<{{\[\[}}1.000000e+00, 4.000000e+00], [2.000000e+00, 5.000000e+00], [3.000000e+00, 6.000000e+00]]> : tensor<3x2xf32>
+// CHECK-DAG: arith.constant dense<{{\[\[\[}}1, 3], [5, 7]], {{\[\[}}2, 4], [6, 8]]]> : tensor<2x2x2xi8>
+// CHECK-DAG: qcc.transpose %{{.*}} : tensor<2x3xi4> -> tensor<3x2xi4>
+func.func @transpose_constant() -> (tensor<3x2xf32>, tensor<2x2x2xi8>, tensor<3x2xi4>) {
+  %w = arith.constant dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>
+  %t = qcc.transpose %w {perm = array<i64: 1, 0>} : tensor<2x3xf32> -> tensor<3x2xf32>
+  %c = arith.constant dense<[[[1, 2], [3, 4]], [[5, 6], [7, 8]]]> : tensor<2x2x2xi8>
+  %u = qcc.transpose %c {perm = array<i64: 2, 0, 1>} : tensor<2x2x2xi8> -> tensor<2x2x2xi8>
+  %n = arith.constant dense<[[1, 2, 3], [4, 5, 6]]> : tensor<2x3xi4>
+  %v = qcc.transpose %n {perm = array<i64: 1, 0>} : tensor<2x3xi4> -> tensor<3x2xi4>
+  return %t, %u, %v : tensor<3x2xf32>, tensor<2x2x2xi8>, tensor<3x2xi4>
+}

@@ -2,6 +2,7 @@
 #include "qcc/Dialect/Qcc/IR/QccOps.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Matchers.h"
@@ -429,7 +430,44 @@ LogicalResult TransposeOp::verify() {
   return success();
 }
 
-OpFoldResult TransposeOp::fold(FoldAdaptor) {
+/// The elements of a constant in the order of its transpose; elements
+/// narrower than a byte (i4 weights) are left to the op.
+static DenseElementsAttr transposeConstant(DenseElementsAttr in, RankedTensorType outType,
+                                           ArrayRef<int64_t> perm) {
+  if (!outType.hasStaticShape())
+    return {};
+  if (in.isSplat())
+    return in.resizeSplat(outType);
+  unsigned bits = outType.getElementTypeBitWidth();
+  if (bits % 8 != 0 || isa<ComplexType>(outType.getElementType()))
+    return {};
+  size_t bytes = bits / 8;
+  ArrayRef<int64_t> inShape = cast<RankedTensorType>(in.getType()).getShape();
+  int64_t rank = inShape.size();
+  SmallVector<int64_t> inStrides(rank, 1);
+  for (int64_t i = rank - 2; i >= 0; --i)
+    inStrides[i] = inStrides[i + 1] * inShape[i + 1];
+  ArrayRef<char> src = in.getRawData();
+  std::vector<char> dst(src.size());
+  SmallVector<int64_t> index(rank, 0);
+  ArrayRef<int64_t> outShape = outType.getShape();
+  for (int64_t flat = 0, n = outType.getNumElements(); flat < n; ++flat) {
+    int64_t from = 0;
+    for (int64_t d = 0; d < rank; ++d)
+      from += index[d] * inStrides[perm[d]];
+    std::memcpy(dst.data() + flat * bytes, src.data() + from * bytes, bytes);
+    for (int64_t d = rank - 1; d >= 0 && ++index[d] == outShape[d]; --d)
+      index[d] = 0;
+  }
+  return DenseElementsAttr::getFromRawBuffer(outType, dst);
+}
+
+OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
+  // Constant weights stored transposed (Gemm with transB) become plain
+  // constants, so the quantization passes see [K, N] weights.
+  if (auto in = dyn_cast_if_present<DenseElementsAttr>(adaptor.getInput()))
+    if (DenseElementsAttr out = transposeConstant(in, getType(), getPerm()))
+      return out;
   for (auto [i, p] : llvm::enumerate(getPerm()))
     if ((int64_t)i != p)
       return {};

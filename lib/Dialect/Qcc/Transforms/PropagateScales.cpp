@@ -156,6 +156,47 @@ struct SinkDequantize : RewritePattern {
   }
 };
 
+/// transpose(dequantize(x)) with per-axis or per-group scales ->
+/// dequantize(transpose(x)) along the moved axis (per-group scales and zero
+/// points transposed alike). Weights stored transposed in pre-quantized
+/// models (Gemm with transB) so reach the linear-layer fusion as [K, N]
+/// integer constants: the transposes of constants fold.
+struct SinkAxisDequantizeThroughTranspose : OpRewritePattern<TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(TransposeOp op, PatternRewriter &b) const override {
+    auto dq = op.getInput().getDefiningOp<DequantizeOp>();
+    if (!dq)
+      return failure();
+    QuantParamsAttr p = dq.getParams();
+    Granularity g = p.getGranularity();
+    if (g != Granularity::PerAxis && g != Granularity::PerGroup)
+      return b.notifyMatchFailure(op, "per-tensor dequantizes sink as same-scale ops");
+    ArrayRef<int64_t> perm = op.getPerm();
+    int64_t axis = llvm::find(perm, p.getAxis()) - perm.begin();
+    Location loc = op.getLoc();
+    auto transposed = [&](Value v) -> Value {
+      if (!v)
+        return v;
+      auto t = cast<RankedTensorType>(v.getType());
+      SmallVector<int64_t> shape;
+      for (int64_t d : perm)
+        shape.push_back(t.getDimSize(d));
+      return b.create<TransposeOp>(loc, t.clone(shape), v, op.getPermAttr());
+    };
+    Value x = transposed(dq.getInput());
+    Value scale = dq.getScale(), zp = dq.getZeroPoint();
+    if (g == Granularity::PerGroup) {
+      scale = transposed(scale);
+      zp = transposed(zp);
+    }
+    auto params = QuantParamsAttr::get(op.getContext(), p.getBits(), p.getIsSigned(), g, axis,
+                                       p.getGroupSize(), p.getIsSymmetric(), p.getScaleType());
+    b.replaceOpWithNewOp<DequantizeOp>(op, op.getType(), x, scale, zp, params);
+    return success();
+  }
+};
+
 /// quantize(dequantize(x)): x itself when the schemes agree, else an
 /// integer requantize.
 struct FoldQuantizeOfDequantize : OpRewritePattern<QuantizeOp> {
@@ -239,7 +280,8 @@ void applyFixedRanges(func::FuncOp func) {
 struct PropagateScales : qcc::impl::QccPropagateScalesBase<PropagateScales> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<SinkDequantize, FoldQuantizeOfDequantize>(&getContext());
+    patterns.add<SinkDequantize, SinkAxisDequantizeThroughTranspose, FoldQuantizeOfDequantize>(
+        &getContext());
     // Every rewrite is valid on its own: a graph the driver leaves partly
     // rewritten (iteration limit) is still correct.
     (void)applyPatternsAndFoldGreedily(getOperation(), std::move(patterns));

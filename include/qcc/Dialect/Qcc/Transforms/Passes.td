@@ -149,6 +149,12 @@ def QccPropagateScales : Pass<"qcc-propagate-scales", "mlir::func::FuncOp"> {
       input comes, through same-scale ops, from a `FixedRangeOpInterface` op
       (softmax, sigmoid, tanh) takes its scale from that range,
       max(|lo|, |hi|) / qmax, instead of from calibration;
+    * axis schemes through transposes: `transpose(dequantize(x))` with
+      per-axis or per-group scales becomes `dequantize(transpose(x))` with
+      the axis where the transpose moves it (per-group scales and zero
+      points transposed too), so weights stored transposed (Gemm with
+      `transB`) become `[K, N]` integer constants once the transposes of
+      constants fold;
     * `Qcc_StaysFloat` ops (layer_norm, rms_norm, softmax) and ops without
       a rule keep float operands: the dequantize stays before them.
 
