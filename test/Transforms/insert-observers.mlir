@@ -55,3 +55,24 @@ func.func @quantized(%x: tensor<?x4xf32>) -> tensor<?x2xf32> {
   %r = qcc.relu %y : tensor<?x2xf32>
   return %r : tensor<?x2xf32>
 }
+// -----
+
+// f16 values are probed through f32 casts; their users get the narrowed
+// value back.
+// IN-LABEL: func @half
+// IN: %[[W:.*]] = qcc.cast %arg0 : tensor<?x4xf16> -> tensor<?x4xf32>
+// IN: %[[P:.*]] = qcc.observe %[[W]] "fc" : tensor<?x4xf32>
+// IN: %[[N:.*]] = qcc.cast %[[P]] : tensor<?x4xf32> -> tensor<?x4xf16>
+// IN: qcc.matmul %[[N]], %{{.*}} : (tensor<?x4xf16>, tensor<4x2xf16>)
+// OUT-LABEL: func @half
+// OUT: %[[M:.*]] = qcc.matmul %arg0
+// OUT: %[[W:.*]] = qcc.cast %[[M]] : tensor<?x2xf16> -> tensor<?x2xf32>
+// OUT: %[[P:.*]] = qcc.observe %[[W]] "fc" : tensor<?x2xf32>
+// OUT: %[[N:.*]] = qcc.cast %[[P]] : tensor<?x2xf32> -> tensor<?x2xf16>
+// OUT: qcc.relu %[[N]]
+func.func @half(%x: tensor<?x4xf16>) -> tensor<?x2xf16> {
+  %w = arith.constant dense<0.5> : tensor<4x2xf16>
+  %m = qcc.matmul %x, %w : (tensor<?x4xf16>, tensor<4x2xf16>) -> tensor<?x2xf16> loc("fc")
+  %r = qcc.relu %m : tensor<?x2xf16>
+  return %r : tensor<?x2xf16>
+}

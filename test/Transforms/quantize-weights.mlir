@@ -59,3 +59,22 @@ func.func @overrides(%x: tensor<1x4xf32>) -> (tensor<1x1xf32>, tensor<1x1xf32>) 
   %rb = qcc.relu %b : tensor<1x1xf32>
   return %ra, %rb : tensor<1x1xf32>, tensor<1x1xf32>
 }
+
+// -----
+
+// An f16 layer runs on the f32 kernels: input and bias widened, the
+// result narrowed back; the weight quantizes from its exact f16 values.
+// CHECK-LABEL: func @half
+// CHECK: %[[X:.*]] = qcc.cast %arg0 : tensor<?x2xf16> -> tensor<?x2xf32>
+// CHECK-DAG: %[[B:.*]] = arith.constant dense<[1.000000e+00, -1.000000e+00]> : tensor<2xf32>
+// CHECK: %[[Y:.*]] = qcc.qlinear %[[X]], %{{.*}}, %{{.*}} bias %[[B]] : tensor<2xf32> {{.*}} : (tensor<?x2xf32>, tensor<2x2xi8>, tensor<2xf32>) -> tensor<?x2xf32>
+// CHECK: %[[R:.*]] = qcc.cast %[[Y]] : tensor<?x2xf32> -> tensor<?x2xf16>
+// CHECK: qcc.relu %[[R]] : tensor<?x2xf16>
+func.func @half(%x: tensor<?x2xf16>) -> tensor<?x2xf16> {
+  %w = arith.constant dense<[[0.5, -1.0], [0.25, 2.0]]> : tensor<2x2xf16>
+  %b = arith.constant dense<[1.0, -1.0]> : tensor<2xf16>
+  %m = qcc.matmul %x, %w : (tensor<?x2xf16>, tensor<2x2xf16>) -> tensor<?x2xf16>
+  %a = qcc.add %m, %b : (tensor<?x2xf16>, tensor<2xf16>) -> tensor<?x2xf16>
+  %r = qcc.relu %a : tensor<?x2xf16>
+  return %r : tensor<?x2xf16>
+}

@@ -83,6 +83,59 @@ def test_gemm_with_transposed_weight_is_quantized(qcc_bin, tmp_path):
     np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize("dtype", [np.float16, "bfloat16"])
+def test_half_precision_model_is_quantized(qcc_bin, tmp_path, dtype):
+    """A model stored in f16 or bf16 (a half-precision export) gets its
+    linear layers quantized like an f32 model's: the layer runs on the f32
+    kernels between casts, so the result is the f32 reference rounded once;
+    calibration probes and the measured error work on it too."""
+    rng = np.random.default_rng(13)
+    w = (rng.standard_normal((64, 24)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(24).astype(np.float32)
+    elem = T.FLOAT16 if dtype is np.float16 else T.BFLOAT16
+
+    def bf16_round(a):  # to nearest, ties to even
+        u = a.astype(np.float32).view(np.uint32).astype(np.uint64)
+        u = (u + 0x7FFF + ((u >> 16) & 1)) >> 16 << 16
+        return u.astype(np.uint32).view(np.float32)
+
+    def half(a):
+        if dtype is np.float16:
+            return nh.from_array(a.astype(np.float16))
+        bits = (bf16_round(a).view(np.uint32) >> 16).astype(np.uint16)
+        return h.make_tensor("", T.BFLOAT16, a.shape, bits.tobytes(), raw=True)
+
+    rounded = (lambda a: a.astype(np.float16).astype(np.float32)) if dtype is np.float16 \
+        else bf16_round
+    wi, bi = half(w), half(b)
+    wi.name, bi.name = "w", "b"
+    nodes = [h.make_node("MatMul", ["x", "w"], ["xw"], name="proj"),
+             h.make_node("Add", ["xw", "b"], ["hb"], name="proj_bias"),
+             h.make_node("Relu", ["hb"], ["r"], name="act"),
+             h.make_node("Cast", ["r"], ["y"], to=T.FLOAT, name="out")]
+    g = h.make_graph([h.make_node("Cast", ["x32"], ["x"], to=elem, name="in")] + nodes, "half",
+                     [h.make_tensor_value_info("x32", T.FLOAT, ["m", 64])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)], [wi, bi])
+    path = tmp_path / "half.onnx"
+    onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 17)]), str(path))
+    calib = tmp_path / "calib"
+    calib.mkdir()
+    for i in range(3):
+        np.savez(calib / f"s{i}.npz", x32=rng.standard_normal((4, 64)).astype(np.float32))
+    report = tmp_path / "r.json"
+    x = rng.standard_normal((3, 64)).astype(np.float32)
+    got = CompiledModel(qcc_bin, path, tmp_path, extra_args=[
+        "--w4a8", "--act=dynamic", f"--calib={calib}", f"--report={report}"])({"x32": x})[0]
+    rep = json.loads(report.read_text())
+    (layer,) = rep["layers"]
+    assert layer["layer"] == "proj" and layer["scheme"] == "s4 g32, int8 activations"
+    assert layer["measured_sqnr_db"] > 15
+    q, s, _ = quant_ref.quantize_weight(rounded(w), 4, 32)
+    ref = quant_ref.qlinear(rounded(x), q, s, group=32, act_bits=8, bias=rounded(b))
+    np.testing.assert_allclose(got, np.maximum(rounded(ref), 0), rtol=1e-2, atol=1e-2)
+    assert quant_ref.sqnr_db(np.maximum(rounded(ref), 0), got) > 35
+
+
 def test_report_and_manifest(qcc_bin, tmp_path):
     rng = np.random.default_rng(2)
     w = rng.standard_normal((64, 16)).astype(np.float32)

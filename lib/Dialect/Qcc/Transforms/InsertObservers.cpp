@@ -20,12 +20,29 @@ std::optional<std::string> reportedName(Operation *op) {
   return std::nullopt;
 }
 
+/// A probe of `v` whose result replaces `v`. Probes are f32, what the
+/// calibration and measurement runs read: an f16 or bf16 value is widened
+/// for the probe and narrowed back (exactly) for its users.
+Value probeOf(OpBuilder &b, Value v, StringRef name) {
+  auto type = cast<RankedTensorType>(v.getType());
+  Value x = v;
+  if (!type.getElementType().isF32())
+    x = b.create<CastOp>(v.getLoc(), type.clone(b.getF32Type()), v);
+  Value p = b.create<ObserveOp>(v.getLoc(), x.getType(), x, b.getStringAttr(name));
+  if (x != v)
+    p = b.create<CastOp>(v.getLoc(), type, p);
+  return p;
+}
+
 /// Routes every use of `v` except the probe's own through a probe.
 void observeValue(Value v, StringRef name) {
   OpBuilder b(v.getContext());
   b.setInsertionPointAfterValue(v);
-  auto probe = b.create<ObserveOp>(v.getLoc(), v.getType(), v, b.getStringAttr(name));
-  v.replaceAllUsesExcept(probe.getResult(), probe);
+  Value probe = probeOf(b, v, name);
+  Operation *first = probe.getDefiningOp();
+  while (first->getNumOperands() && first->getOperand(0) != v)
+    first = first->getOperand(0).getDefiningOp();
+  v.replaceAllUsesExcept(probe, first);
 }
 
 struct InsertObservers : qcc::impl::QccInsertObserversBase<InsertObservers> {
@@ -54,9 +71,7 @@ struct InsertObservers : qcc::impl::QccInsertObserversBase<InsertObservers> {
       if (probe == "inputs") {
         auto mm = cast<MatMulOp>(op);
         OpBuilder b(op);
-        auto p = b.create<ObserveOp>(op->getLoc(), mm.getLhs().getType(), mm.getLhs(),
-                                     b.getStringAttr(name));
-        mm.getLhsMutable().assign(p.getResult());
+        mm.getLhsMutable().assign(probeOf(b, mm.getLhs(), name));
         continue;
       }
       Value out = op->getResult(0);

@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "qcc/Dialect/Qcc/Transforms/Passes.h"
+#include "qcc/Dialect/Qcc/Transforms/PatternUtils.h"
 #include "qcc/Dialect/Qcc/Transforms/QuantReport.h"
 
 #include "mlir/IR/Matchers.h"
@@ -380,7 +381,8 @@ AddOp qcc::linearBiasAdd(MatMulOp op) {
 bool qcc::isQuantizableLinear(MatMulOp op) {
   DenseElementsAttr w;
   auto t = op.getRhs().getType();
-  return t.getRank() == 2 && t.hasStaticShape() && t.getElementType().isF32() &&
+  Type elt = t.getElementType();
+  return t.getRank() == 2 && t.hasStaticShape() && (elt.isF32() || elt.isF16() || elt.isBF16()) &&
          op.getLhs().getType().getRank() >= 1 && matchPattern(op.getRhs(), m_Constant(&w));
 }
 
@@ -436,11 +438,10 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
 
   LogicalResult rewrite(MatMulOp op, int64_t index) {
     MLIRContext *ctx = &getContext();
-    DenseElementsAttr wAttr;
-    matchPattern(op.getRhs(), m_Constant(&wAttr));
     auto wType = op.getRhs().getType();
     int64_t K = wType.getDimSize(0), N = wType.getDimSize(1);
-    std::vector<float> w(wAttr.getValues<float>().begin(), wAttr.getValues<float>().end());
+    std::vector<double> wide = *constantFloats(op.getRhs());
+    std::vector<float> w(wide.begin(), wide.end());
 
     AddOp biasAdd = linearBiasAdd(op);
     Value bias;
@@ -600,6 +601,26 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
       actScale = b.getF32FloatAttr(actRange > 0 ? float(actRange) / 127.0f : 1.0f);
     }
     Value input = op.getLhs();
+    // f16 / bf16 layers run on the f32 kernels: casts in and out (exact
+    // widening; the output rounds once to the model's type).
+    auto resultType = cast<RankedTensorType>(result.getType());
+    bool widen = !resultType.getElementType().isF32();
+    if (widen) {
+      auto f32Of = [&](Value v) {
+        return b.create<CastOp>(loc, cast<RankedTensorType>(v.getType()).clone(b.getF32Type()), v)
+            .getResult();
+      };
+      input = f32Of(input);
+      if (std::optional<std::vector<double>> c = bias ? constantFloats(bias) : std::nullopt) {
+        std::vector<float> f(c->begin(), c->end());
+        bias = b.create<arith::ConstantOp>(
+            loc, DenseElementsAttr::get(
+                     cast<RankedTensorType>(bias.getType()).clone(b.getF32Type()),
+                     ArrayRef<float>(f)));
+      } else if (bias) {
+        bias = f32Of(bias);
+      }
+    }
     if (!awqScale.empty()) {
       // The activation takes the inverse of the weight's input scaling.
       std::vector<float> inv(K);
@@ -610,8 +631,8 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
                                       ArrayRef<float>(inv)));
       input = b.create<MulOp>(loc, input.getType(), input, c);
     }
-    auto lin = b.create<QLinearOp>(loc, cast<RankedTensorType>(result.getType()),
-                                   input, q, s, zp, bias, params, actParams, actScale);
+    auto lin = b.create<QLinearOp>(loc, resultType.clone(b.getF32Type()), input, q, s, zp, bias,
+                                   params, actParams, actScale);
     std::string scheme = std::string(layerAsym ? "u" : "s") + std::to_string(layerBits) +
                          (layerGroup > 0 ? " g" + std::to_string(layerGroup) : " per-channel") +
                          (act == "dynamic"  ? ", int8 activations"
@@ -637,7 +658,12 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
     if (!note.empty())
       report.push_back(b.getNamedAttr("note", b.getStringAttr(note)));
     lin->setAttr("qcc.quant_report", b.getDictionaryAttr(report));
-    result.replaceAllUsesWith(lin.getResult());
+    Value out = lin.getResult();
+    if (widen) {
+      b.setInsertionPointAfter(lin);
+      out = b.create<CastOp>(loc, resultType, out);
+    }
+    result.replaceAllUsesWith(out);
     if (biasAdd)
       biasAdd.erase();
     op.erase();

@@ -42,9 +42,11 @@ def QccExpandMath : Pass<"qcc-expand-math"> {
 def QccQuantizeWeights : Pass<"qcc-quantize-weights", "mlir::func::FuncOp"> {
   let summary = "quantize the constant weights of linear layers into qcc.qlinear";
   let description = [{
-    Rewrites each `qcc.matmul` whose right operand is a constant 2-D f32
-    weight `[K, N]` (a linear layer; a following `qcc.add` of a constant
-    `[N]` bias is folded in) into `qcc.qlinear` with integer weights:
+    Rewrites each `qcc.matmul` whose right operand is a constant 2-D f32,
+    f16 or bf16 weight `[K, N]` (a linear layer; a following `qcc.add` of a
+    constant `[N]` bias is folded in) into `qcc.qlinear` with integer
+    weights (an f16 / bf16 layer computes in f32 between `qcc.cast`s, so it
+    runs on the same kernels):
 
     * `bits=8|4`, symmetric signed (`s8`, `s4`: scale = max|w| / qmax) or,
       with `asym`, unsigned with a zero point over [min(w, 0), max(w, 0)];
@@ -239,6 +241,9 @@ def QccInsertObservers : Pass<"qcc-insert-observers", "mlir::func::FuncOp"> {
     quantizable matmul (after its bias add, as qcc-quantize-weights folds
     it), named as in the report. Running a float and a quantized model so
     probed on the same inputs measures every layer's output error.
+
+    Probes are f32: an f16 or bf16 value is widened for its probe and
+    narrowed back (exactly) for its users.
   }];
   let options = [
     Option<"probe", "probe", "std::string", /*default=*/"\"inputs\"",
