@@ -155,6 +155,9 @@ void qcc_rt_context_release(qcc_rt_context *ctx) {
   free(ctx->arena);
   ctx->arena = NULL;
   ctx->arena_size = 0;
+  free(ctx->operands);
+  ctx->operands = NULL;
+  ctx->operands_size = 0;
 }
 
 void qcc_rt_context_set_threads(qcc_rt_context *ctx, int n) {
@@ -177,6 +180,18 @@ void *qcc_rt_scratch(qcc_rt_context *ctx, int thread, size_t bytes) {
       return NULL;
   }
   uintptr_t p = (uintptr_t)ctx->scratch[thread];
+  return (void *)((p + 63) & ~(uintptr_t)63);
+}
+
+void *qcc_rt_operands(qcc_rt_context *ctx, size_t bytes) {
+  if (ctx->operands_size < bytes) {
+    free(ctx->operands);
+    ctx->operands = malloc(bytes + 64);
+    ctx->operands_size = ctx->operands ? bytes : 0;
+    if (!ctx->operands)
+      return NULL;
+  }
+  uintptr_t p = (uintptr_t)ctx->operands;
   return (void *)((p + 63) & ~(uintptr_t)63);
 }
 

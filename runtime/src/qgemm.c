@@ -689,22 +689,25 @@ void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int6
   int64_t tiles = ceil_div(w->n, w->nr);
   int threads = threads_of(ctx);
   int64_t grain = ceil_div(tiles, 4 * threads);
-  void *scratch = NULL;
-  if (int8_act) {
-    size_t bytes = (size_t)(m * j.kp) + (size_t)m * sizeof(float) +
-                   (size_t)(m * j.groups) * sizeof(int32_t) + 16;
-    scratch = malloc(bytes);
+  /* Without a context (direct C calls) the operands take a malloc'd
+   * buffer; instances reuse theirs from call to call. */
+  void *scratch = NULL, *owned = NULL;
+  size_t bytes = int8_act ? (size_t)(m * j.kp) + (size_t)m * sizeof(float) +
+                                (size_t)(m * j.groups) * sizeof(int32_t) + 16
+                          : (size_t)(m * j.kp) * sizeof(float);
+  if (int8_act || w->k != j.kp) {
+    scratch = ctx ? qcc_rt_operands(ctx, bytes) : (owned = malloc(bytes));
     if (!scratch)
       __builtin_trap();
+  }
+  if (int8_act) {
     j.asum = (int32_t *)scratch;
     j.sa = (float *)(j.asum + m * j.groups);
     j.qa = (int8_t *)(j.sa + m);
     qcc_rt_parallel_for(ctx, m, ceil_div(m, 4 * threads), quantize_rows_task, &j);
   } else if (w->k != j.kp) {
     /* The vector kernels read rows kp wide: a zero-padded copy. */
-    float *xp = scratch = malloc((size_t)(m * j.kp) * sizeof(float));
-    if (!xp)
-      __builtin_trap();
+    float *xp = scratch;
     for (int64_t r = 0; r < m; ++r)
       for (int64_t k = 0; k < j.kp; ++k)
         xp[r * j.kp + k] = k < w->k ? x[r * x_rs + k] : 0.0f;
@@ -712,7 +715,7 @@ void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int6
     j.x_rs = j.kp;
   }
   qcc_rt_parallel_for(ctx, tiles, grain, tiles_task, &j);
-  free(scratch);
+  free(owned);
 }
 
 void _mlir_ciface_qcc_rt_qlinear(qcc_rt_context *ctx, qcc_rt_f32_2d *x, qcc_rt_i8_1d *w,

@@ -32,6 +32,10 @@ typedef struct qcc_rt_context {
   /* The intermediate-buffer arena the generated code plans offsets into. */
   void *arena;
   size_t arena_size;
+  /* Operands a kernel prepares on the calling thread before its tasks run
+   * (quantized activation rows), reused from call to call. */
+  void *operands;
+  size_t operands_size;
 } qcc_rt_context;
 
 /* Runs fn(data, begin, end, thread) over [0, n) split into chunks of
@@ -43,6 +47,9 @@ void qcc_rt_parallel_for(qcc_rt_context *ctx, int64_t n, int64_t grain,
                          qcc_rt_task_fn fn, void *data);
 /* Scratch of at least `bytes` for `thread`, 64-byte aligned; NULL on OOM. */
 void *qcc_rt_scratch(qcc_rt_context *ctx, int thread, size_t bytes);
+/* The calling thread's operand buffer of at least `bytes`, 64-byte aligned,
+ * valid until the next call; NULL on OOM. */
+void *qcc_rt_operands(qcc_rt_context *ctx, size_t bytes);
 
 /* The float matmul kernel (sgemm.c): C[b] += A[b] * B[b] for up to three
  * batch dims; operands are data addresses and element strides. */
