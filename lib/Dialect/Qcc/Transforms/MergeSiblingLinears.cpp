@@ -31,55 +31,36 @@ DenseElementsAttr constantOf(Value v) {
   return attr;
 }
 
-/// Concatenates constants along their last dimension (equal leading
-/// dimensions); missing entries (a layer without bias among layers with one)
-/// are zeros of `zeroType`.
-DenseElementsAttr concatLast(ArrayRef<DenseElementsAttr> parts, RankedTensorType zeroType) {
-  SmallVector<int64_t> shape;
-  int64_t total = 0;
-  for (DenseElementsAttr p : parts) {
-    auto t = p ? cast<RankedTensorType>(p.getType()) : zeroType;
-    total += t.getShape().back();
-    if (shape.empty())
-      shape.assign(t.getShape().begin(), t.getShape().end());
-  }
-  shape.back() = total;
-  int64_t rows = 1;
-  for (int64_t d : ArrayRef<int64_t>(shape).drop_back())
-    rows *= d;
-  auto type = RankedTensorType::get(shape, zeroType.getElementType());
-  auto widthOf = [&](DenseElementsAttr p) {
-    return p ? cast<RankedTensorType>(p.getType()).getShape().back()
-             : zeroType.getShape().back();
-  };
-  if (auto ft = dyn_cast<FloatType>(zeroType.getElementType())) {
-    APFloat zero = APFloat::getZero(ft.getFloatSemantics());
-    SmallVector<SmallVector<APFloat>> values;
-    for (DenseElementsAttr p : parts)
-      values.push_back(p ? SmallVector<APFloat>(p.getValues<APFloat>())
-                         : SmallVector<APFloat>(rows * widthOf(p), zero));
-    SmallVector<APFloat> out;
-    out.reserve(rows * total);
-    for (int64_t r = 0; r < rows; ++r)
-      for (auto [p, v] : llvm::zip(parts, values)) {
-        int64_t w = widthOf(p);
-        out.append(v.begin() + r * w, v.begin() + (r + 1) * w);
-      }
-    return DenseElementsAttr::get(type, out);
-  }
-  unsigned bits = zeroType.getElementTypeBitWidth();
-  SmallVector<SmallVector<APInt>> values;
+/// Row r of the result is row r of every part in turn.
+template <typename Element>
+DenseElementsAttr interleaveRows(ArrayRef<DenseElementsAttr> parts, RankedTensorType type,
+                                 int64_t rows) {
+  SmallVector<SmallVector<Element>> values;
   for (DenseElementsAttr p : parts)
-    values.push_back(p ? SmallVector<APInt>(p.getValues<APInt>())
-                       : SmallVector<APInt>(rows * widthOf(p), APInt(bits, 0)));
-  SmallVector<APInt> out;
-  out.reserve(rows * total);
+    values.push_back(SmallVector<Element>(p.getValues<Element>()));
+  SmallVector<Element> out;
+  out.reserve(type.getNumElements());
   for (int64_t r = 0; r < rows; ++r)
     for (auto [p, v] : llvm::zip(parts, values)) {
-      int64_t w = widthOf(p);
+      int64_t w = cast<RankedTensorType>(p.getType()).getShape().back();
       out.append(v.begin() + r * w, v.begin() + (r + 1) * w);
     }
   return DenseElementsAttr::get(type, out);
+}
+
+/// Concatenates constants of one element type and equal leading dimensions
+/// along their last dimension.
+DenseElementsAttr concatLast(ArrayRef<DenseElementsAttr> parts) {
+  auto first = cast<RankedTensorType>(parts.front().getType());
+  SmallVector<int64_t> shape(first.getShape());
+  shape.back() = 0;
+  for (DenseElementsAttr p : parts)
+    shape.back() += cast<RankedTensorType>(p.getType()).getShape().back();
+  auto type = first.clone(shape);
+  int64_t rows = type.getNumElements() / shape.back();
+  if (isa<FloatType>(type.getElementType()))
+    return interleaveRows<APFloat>(parts, type, rows);
+  return interleaveRows<APInt>(parts, type, rows);
 }
 
 /// What must agree for two layers to become one: the input, the weight's
@@ -136,36 +117,28 @@ void merge(ArrayRef<QLinearOp> group) {
   auto constant = [&](DenseElementsAttr a) {
     return b.create<arith::ConstantOp>(first.getLoc(), a).getResult();
   };
-  Value weight = constant(concatLast(weights, cast<RankedTensorType>(weights[0].getType())));
-  Value scale = constant(concatLast(scales, cast<RankedTensorType>(scales[0].getType())));
+  Value weight = constant(concatLast(weights));
+  Value scale = constant(concatLast(scales));
   Value zeroPoint, bias;
   if (first.getWeightZeroPoint()) {
     SmallVector<DenseElementsAttr> zps =
         collect([](QLinearOp op) { return op.getWeightZeroPoint(); });
-    zeroPoint = constant(concatLast(zps, cast<RankedTensorType>(zps[0].getType())));
+    zeroPoint = constant(concatLast(zps));
   }
-  if (llvm::any_of(group, [](QLinearOp op) { return op.getBias() != nullptr; })) {
-    SmallVector<DenseElementsAttr> biases;
-    RankedTensorType biasType;
-    for (QLinearOp op : group) {
-      biases.push_back(op.getBias() ? constantOf(op.getBias()) : DenseElementsAttr());
-      if (op.getBias())
-        biasType = cast<RankedTensorType>(op.getBias().getType());
-    }
+  auto withBias = llvm::find_if(group, [](QLinearOp op) { return op.getBias() != nullptr; });
+  if (withBias != group.end()) {
+    auto biasElt = cast<FloatType>(
+        cast<RankedTensorType>(QLinearOp(*withBias).getBias().getType()).getElementType());
     // A layer without bias contributes zeros of its width.
     SmallVector<DenseElementsAttr> filled;
-    for (auto [opRef, bAttr] : llvm::zip(group, biases)) {
-      QLinearOp op = opRef;
-      if (bAttr) {
-        filled.push_back(bAttr);
-        continue;
-      }
+    for (QLinearOp op : group) {
       int64_t n = cast<RankedTensorType>(op.getType()).getShape().back();
-      auto t = RankedTensorType::get({n}, biasType.getElementType());
-      filled.push_back(DenseElementsAttr::get(
-          t, APFloat::getZero(cast<FloatType>(t.getElementType()).getFloatSemantics())));
+      filled.push_back(op.getBias() ? constantOf(op.getBias())
+                                    : DenseElementsAttr::get(
+                                          RankedTensorType::get({n}, biasElt),
+                                          APFloat::getZero(biasElt.getFloatSemantics())));
     }
-    bias = constant(concatLast(filled, biasType));
+    bias = constant(concatLast(filled));
   }
   auto resultType = cast<RankedTensorType>(first.getType());
   SmallVector<int64_t> shape(resultType.getShape());
