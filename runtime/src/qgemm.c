@@ -286,12 +286,14 @@ static __m256 bias_cols(const float *bias, int64_t cols) {
 /* MR (<= 4) int8 rows x one tile of 8 columns, int4 or int8 weights. The
  * int4 bytes hold k and k + 4 in their low and high nibbles, so one load
  * and two masks give two 4-deep chunks for all 8 columns; vpmaddubsw takes
- * the unsigned nibbles against the signed activations (|sum| <= 4*15*127
- * fits int16). int8 weights (stored signed) go as |w| against a with w's
- * sign (|pair| <= 2*128*127). The zero point comes off per group as
- * zp * sum(a). */
+ * the unsigned nibbles against the signed activations. Each of its lanes is
+ * at most 2*15*127 = 3810 in magnitude, so the int16 sums of 4 pairs of
+ * chunks (32 K-steps, at most 30480) stay exact and widen to int32 once.
+ * int8 weights (stored signed) go as |w| against a with w's sign (|pair| <=
+ * 2*128*127). The zero point comes off per group as zp * sum(a). G32 says
+ * the group is 32 K-steps: one int16 run per group, fully unrolled. */
 static inline __attribute__((always_inline)) void
-tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
+tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const int Q32) {
   const qcc_rt_qweight *w = j->w;
   const uint8_t *blk = j->tiles + tile * j->tile_bytes;
   const int64_t wb = weight_bytes(w), group = w->group;
@@ -305,9 +307,32 @@ tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
     __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
                       _mm256_setzero_si256()};
     int64_t kg = g * group;
-    if (w->bits == 4) {
-      for (int64_t p = 0; p < group / 8; ++p) {
+    if (w->bits == 4 && Q32) {
+      for (int64_t q = 0; q < group / 32; ++q) {
+        const uint8_t *wq = blk + 128 * q;
+        const int64_t kq = kg + 32 * q;
         /* Weights stream from memory once: keep the next blocks coming. */
+        _mm_prefetch((const char *)(wq + QCC_PREFETCH), _MM_HINT_T0);
+        _mm_prefetch((const char *)(wq + 64 + QCC_PREFETCH), _MM_HINT_T0);
+        __m256i s16[4];
+        for (int p = 0; p < 4; ++p) {
+          __m256i v = _mm256_loadu_si256((const __m256i *)(wq + 32 * p));
+          __m256i lo = _mm256_and_si256(v, low4);
+          __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
+          for (int r = 0; r < MR; ++r) {
+            int32_t a0, a1;
+            __builtin_memcpy(&a0, qa[r] + kq + 8 * p, 4);
+            __builtin_memcpy(&a1, qa[r] + kq + 8 * p + 4, 4);
+            __m256i d = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_set1_epi32(a0)),
+                                         _mm256_maddubs_epi16(hi, _mm256_set1_epi32(a1)));
+            s16[r] = p == 0 ? d : _mm256_add_epi16(s16[r], d);
+          }
+        }
+        for (int r = 0; r < MR; ++r)
+          acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(s16[r], ones));
+      }
+    } else if (w->bits == 4) {
+      for (int64_t p = 0; p < group / 8; ++p) {
         if ((p & 1) == 0)
           _mm_prefetch((const char *)(blk + 32 * p + QCC_PREFETCH), _MM_HINT_T0);
         __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 32 * p));
@@ -317,9 +342,9 @@ tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
           int32_t a0, a1;
           __builtin_memcpy(&a0, qa[r] + kg + 8 * p, 4);
           __builtin_memcpy(&a1, qa[r] + kg + 8 * p + 4, 4);
-          __m256i s = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_set1_epi32(a0)),
+          __m256i d = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_set1_epi32(a0)),
                                        _mm256_maddubs_epi16(hi, _mm256_set1_epi32(a1)));
-          acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(s, ones));
+          acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(d, ones));
         }
       }
     } else {
@@ -479,13 +504,17 @@ tile_panel(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const i
   default: tile_panel(j, r, 1, tile, NT, panel); break;                                        \
   }
 
-#define QCC_TILE_DISPATCH(fn, j, r, mr, tile)                                                  \
+/* CALL(MR) for the MR (<= 4) rows left from r, MR a constant. */
+#define QCC_TILE_DISPATCH(CALL, mr)                                                            \
   switch (mr) {                                                                                \
-  case 4: fn(j, r, 4, tile); break;                                                            \
-  case 3: fn(j, r, 3, tile); break;                                                            \
-  case 2: fn(j, r, 2, tile); break;                                                            \
-  default: fn(j, r, 1, tile); break;                                                           \
+  case 4: CALL(4); break;                                                                      \
+  case 3: CALL(3); break;                                                                      \
+  case 2: CALL(2); break;                                                                      \
+  default: CALL(1); break;                                                                     \
   }
+#define QCC_INT4_Q32(MR) tile_int8act(j, r, MR, tile, 1)
+#define QCC_INT8ACT(MR) tile_int8act(j, r, MR, tile, 0)
+#define QCC_FLOATACT(MR) tile_floatact(j, r, MR, tile)
 
 static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
   const qlinear_job *j = data;
@@ -525,10 +554,12 @@ static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
   for (int64_t tile = begin; tile < end; ++tile)
     for (int64_t r = 0; r < j->m; r += 4) {
       int64_t mr = j->m - r < 4 ? j->m - r : 4;
-      if (j->qa) {
-        QCC_TILE_DISPATCH(tile_int8act, j, r, mr, tile)
+      if (j->qa && j->w->bits == 4 && j->w->group % 32 == 0) {
+        QCC_TILE_DISPATCH(QCC_INT4_Q32, mr)
+      } else if (j->qa) {
+        QCC_TILE_DISPATCH(QCC_INT8ACT, mr)
       } else {
-        QCC_TILE_DISPATCH(tile_floatact, j, r, mr, tile)
+        QCC_TILE_DISPATCH(QCC_FLOATACT, mr)
       }
     }
 }

@@ -209,3 +209,31 @@ def test_vector_input(qcc_bin, tmp_path):
     q, s, zp = quant_ref.quantize_weight(w, 4, 32, False, "rtn")
     np.testing.assert_array_equal(
         got, np.maximum(quant_ref.qlinear(x[None], q, s, zp, group=32, act_bits=8)[0], 0))
+
+
+@pytest.mark.parametrize("flags,group,asym", [(["--w4a8", "--group=32", "--asym"], 32, True),
+                                              (["--w4a8", "--group=128"], 128, False)],
+                         ids=["g32 asym", "g128"])
+def test_int4_sums_at_their_bound(qcc_bin, tmp_path, flags, group, asym):
+    """The AVX2 int4 kernel sums 32 K-steps in int16 before widening; with
+    the stored nibbles at 15 against activations at +-127 a lane reaches
+    16 * 15 * 127 = 30480, just inside int16. Bit-exact against the
+    reference, so a lane that wrapped would show."""
+    k, n = 256, 16
+    w = np.ones((k, n), np.float32)
+    w[:, 1::2] = -1.0  # odd columns at the other end of the range
+    w[0, :] = np.where(np.arange(n) % 2 == 0, -1.0, 1.0)  # asym: the group's other end
+    w[:, 4:8] *= np.linspace(0.5, 1.0, k, dtype=np.float32)[:, None]
+    b = np.zeros(n, np.float32)
+    path = tmp_path / "bound.onnx"
+    linear_model(path, w, b)
+    q, s, zp = quant_ref.quantize_weight(w, 4, group, asym, "rtn")
+    nib = q.astype(np.int32) - (0 if asym else -8)
+    assert nib.max() == 15
+    x = np.stack([np.ones(k), -np.ones(k), np.where(np.arange(k) % 2 == 0, 1.0, -1.0)]
+                 ).astype(np.float32)
+    x = np.repeat(x, 3, axis=0)  # 9 rows: two row blocks and a remainder
+    got = CompiledModel(qcc_bin, path, tmp_path, extra_args=[*flags, "--cpu=haswell"])({"x": x})[0]
+    ref = np.maximum(quant_ref.qlinear(x, q, s, zp, group=group, act_bits=8, bias=b), 0)
+    assert (ref > 0).any()
+    np.testing.assert_array_equal(got, ref)
