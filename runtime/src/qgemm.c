@@ -290,8 +290,8 @@ static __m256 bias_cols(const float *bias, int64_t cols) {
  * at most 2*15*127 = 3810 in magnitude, so the int16 sums of 4 pairs of
  * chunks (32 K-steps, at most 30480) stay exact and widen to int32 once.
  * int8 weights (stored signed) go as |w| against a with w's sign (|pair| <=
- * 2*128*127). The zero point comes off per group as zp * sum(a). G32 says
- * the group is 32 K-steps: one int16 run per group, fully unrolled. */
+ * 2*128*127). The zero point comes off per group as zp * sum(a). Q32 says
+ * the group is a multiple of 32 K-steps: int16 runs of 32, fully unrolled. */
 static inline __attribute__((always_inline)) void
 tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const int Q32) {
   const qcc_rt_qweight *w = j->w;
@@ -373,6 +373,64 @@ tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const
     if (j->bias)
       y = _mm256_add_ps(y, bias_cols(j->bias + tile * 8, cols));
     store_cols(j->y + (r0 + r) * j->y_rs + tile * 8, y, cols);
+  }
+}
+
+/* tile_int8act for int8 weights over two adjacent tiles: each broadcast
+ * activation serves 16 columns, which saves a quarter of the broadcasts
+ * per product (measured faster at every M; with int4 weights the extra
+ * registers cost more than that from 4 rows on). */
+static inline __attribute__((always_inline)) void
+tile_pair_int8(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
+  const uint8_t *blk[2] = {j->tiles + tile * j->tile_bytes,
+                           j->tiles + (tile + 1) * j->tile_bytes};
+  const int64_t wb = weight_bytes(j->w), group = j->w->group;
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 t[4][2];
+  const int8_t *qa[4];
+  for (int r = 0; r < MR; ++r) {
+    qa[r] = j->qa + (r0 + r) * j->kp;
+    t[r][0] = t[r][1] = _mm256_setzero_ps();
+  }
+  for (int64_t g = 0; g < j->groups; ++g) {
+    __m256i acc[4][2];
+    for (int r = 0; r < MR; ++r)
+      acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+    for (int64_t c = 0; c < group / 4; ++c) {
+      __m256i v[2], mag[2];
+      for (int h = 0; h < 2; ++h) {
+        v[h] = _mm256_loadu_si256((const __m256i *)(blk[h] + 32 * c));
+        mag[h] = _mm256_abs_epi8(v[h]);
+      }
+      for (int r = 0; r < MR; ++r) {
+        int32_t a;
+        __builtin_memcpy(&a, qa[r] + g * group + 4 * c, 4);
+        __m256i b = _mm256_set1_epi32(a);
+        for (int h = 0; h < 2; ++h) {
+          __m256i s = _mm256_maddubs_epi16(mag[h], _mm256_sign_epi8(b, v[h]));
+          acc[r][h] = _mm256_add_epi32(acc[r][h], _mm256_madd_epi16(s, ones));
+        }
+      }
+    }
+    for (int h = 0; h < 2; ++h) {
+      __m256i zp = load_zero_points(j, blk[h]);
+      __m256 sc = load_scales(j, blk[h] + wb);
+      for (int r = 0; r < MR; ++r) {
+        __m256i zs = _mm256_mullo_epi32(zp, _mm256_set1_epi32(j->asum[(r0 + r) * j->groups + g]));
+        __m256 p = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(acc[r][h], zs)), sc);
+        t[r][h] = _mm256_add_ps(t[r][h], p);
+      }
+      blk[h] += j->block_bytes;
+    }
+  }
+  for (int h = 0; h < 2; ++h) {
+    int64_t cols = j->w->n - (tile + h) * 8 < 8 ? j->w->n - (tile + h) * 8 : 8;
+    for (int r = 0; r < MR; ++r) {
+      __m256 y = _mm256_mul_ps(_mm256_set1_ps(j->sa[r0 + r]), t[r][h]);
+      if (j->bias)
+        y = _mm256_add_ps(y, bias_cols(j->bias + (tile + h) * 8, cols));
+      store_cols(j->y + (r0 + r) * j->y_rs + (tile + h) * 8, y, cols);
+    }
   }
 }
 
@@ -515,6 +573,7 @@ tile_panel(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const i
 #define QCC_INT4_Q32(MR) tile_int8act(j, r, MR, tile, 1)
 #define QCC_INT8ACT(MR) tile_int8act(j, r, MR, tile, 0)
 #define QCC_FLOATACT(MR) tile_floatact(j, r, MR, tile)
+#define QCC_PAIR_INT8(MR) tile_pair_int8(j, r, MR, tile)
 
 static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
   const qlinear_job *j = data;
@@ -551,10 +610,13 @@ static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
     }
   }
   /* Each tile's weights stay in cache while all rows pass over them. */
-  for (int64_t tile = begin; tile < end; ++tile)
+  for (int64_t tile = begin, nt; tile < end; tile += nt) {
+    nt = j->qa && j->w->bits == 8 && end - tile >= 2 ? 2 : 1;
     for (int64_t r = 0; r < j->m; r += 4) {
       int64_t mr = j->m - r < 4 ? j->m - r : 4;
-      if (j->qa && j->w->bits == 4 && j->w->group % 32 == 0) {
+      if (nt == 2) {
+        QCC_TILE_DISPATCH(QCC_PAIR_INT8, mr)
+      } else if (j->qa && j->w->bits == 4 && j->w->group % 32 == 0) {
         QCC_TILE_DISPATCH(QCC_INT4_Q32, mr)
       } else if (j->qa) {
         QCC_TILE_DISPATCH(QCC_INT8ACT, mr)
@@ -562,6 +624,7 @@ static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
         QCC_TILE_DISPATCH(QCC_FLOATACT, mr)
       }
     }
+  }
 }
 #elif defined(__ARM_NEON)
 /* acc[c] += sum of the 4 products of column c's bytes (w holds 4 columns x
