@@ -245,6 +245,16 @@ static void tiles_scalar(const qlinear_job *j, int64_t r0, int64_t r1, int64_t t
   }
 }
 
+/* CALL(MR) for the MR (<= 4) rows left from r, MR a constant. */
+#define QCC_TILE_DISPATCH(CALL, mr)                                                            \
+  switch (mr) {                                                                                \
+  case 4: CALL(4); break;                                                                      \
+  case 3: CALL(3); break;                                                                      \
+  case 2: CALL(2); break;                                                                      \
+  default: CALL(1); break;                                                                     \
+  }
+#define QCC_FLOATACT(MR) tile_floatact(j, r, MR, tile)
+
 /*--- AVX2 kernels --------------------------------------------------------*/
 
 #if defined(__AVX2__)
@@ -562,17 +572,8 @@ tile_panel(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const i
   default: tile_panel(j, r, 1, tile, NT, panel); break;                                        \
   }
 
-/* CALL(MR) for the MR (<= 4) rows left from r, MR a constant. */
-#define QCC_TILE_DISPATCH(CALL, mr)                                                            \
-  switch (mr) {                                                                                \
-  case 4: CALL(4); break;                                                                      \
-  case 3: CALL(3); break;                                                                      \
-  case 2: CALL(2); break;                                                                      \
-  default: CALL(1); break;                                                                     \
-  }
 #define QCC_INT4_Q32(MR) tile_int8act(j, r, MR, tile, 1)
 #define QCC_INT8ACT(MR) tile_int8act(j, r, MR, tile, 0)
-#define QCC_FLOATACT(MR) tile_floatact(j, r, MR, tile)
 #define QCC_PAIR_INT8(MR) tile_pair_int8(j, r, MR, tile)
 
 static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
@@ -725,21 +726,90 @@ tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
   }
 }
 
+/* The NEON twin of the AVX2 weight-only kernel: MR (<= 4) float rows x
+ * one tile, the weights dequantized in registers (vld4 turns the
+ * [column][4 K-steps] bytes into one vector of 8 columns per K-step) and
+ * accumulated with fused multiply-adds in K order, the same operations in
+ * the same order as the AVX2 kernels, so both give the same bits. Rows are
+ * read kp wide, so x must be zero-padded past k. */
+static inline __attribute__((always_inline)) void
+tile_floatact(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
+  const qcc_rt_qweight *w = j->w;
+  const uint8_t *blk = j->tiles + tile * j->tile_bytes;
+  const int64_t wb = weight_bytes(w), group = w->group;
+  float32x4_t acc[4][2];
+  const float *x[4];
+  for (int r = 0; r < MR; ++r) {
+    x[r] = j->x + (r0 + r) * j->x_rs;
+    acc[r][0] = acc[r][1] = vdupq_n_f32(0);
+  }
+  for (int64_t g = 0; g < j->groups; ++g, blk += j->block_bytes) {
+    float32x4_t sc0, sc1;
+    if (j->f16_scales) {
+      uint16x8_t h = vld1q_u16((const uint16_t *)(blk + wb));
+      sc0 = vcvt_f32_f16(vreinterpret_f16_u16(vget_low_u16(h)));
+      sc1 = vcvt_f32_f16(vreinterpret_f16_u16(vget_high_u16(h)));
+    } else {
+      sc0 = vld1q_f32((const float *)(blk + wb));
+      sc1 = vld1q_f32((const float *)(blk + wb) + 4);
+    }
+    int16x8_t zp = w->bits == 4 ? vreinterpretq_s16_u16(vmovl_u8(vld1_u8(blk + j->zp_at)))
+                                : vmovl_s8(vld1_s8((const int8_t *)blk + j->zp_at));
+    /* 8 K-steps at a time: an int4 pair of chunks, or two int8 chunks. */
+    for (int64_t p = 0; p < group / 8; ++p) {
+      int16x8_t q[8];
+      if (w->bits == 4) {
+        uint8x8x4_t v = vld4_u8(blk + 32 * p);
+        for (int i = 0; i < 4; ++i) {
+          q[i] = vreinterpretq_s16_u16(vmovl_u8(vand_u8(v.val[i], vdup_n_u8(15))));
+          q[i + 4] = vreinterpretq_s16_u16(vmovl_u8(vshr_n_u8(v.val[i], 4)));
+        }
+      } else {
+        for (int h = 0; h < 2; ++h) {
+          uint8x8x4_t v = vld4_u8(blk + 64 * p + 32 * h);
+          for (int i = 0; i < 4; ++i)
+            q[4 * h + i] = vmovl_s8(vreinterpret_s8_u8(v.val[i]));
+        }
+      }
+      int64_t k = g * group + 8 * p;
+      for (int i = 0; i < 8; ++i) {
+        int16x8_t c = vsubq_s16(q[i], zp);
+        float32x4_t w0 = vmulq_f32(vcvtq_f32_s32(vmovl_s16(vget_low_s16(c))), sc0);
+        float32x4_t w1 = vmulq_f32(vcvtq_f32_s32(vmovl_s16(vget_high_s16(c))), sc1);
+        for (int r = 0; r < MR; ++r) {
+          acc[r][0] = vfmaq_n_f32(acc[r][0], w0, x[r][k + i]);
+          acc[r][1] = vfmaq_n_f32(acc[r][1], w1, x[r][k + i]);
+        }
+      }
+    }
+  }
+  int64_t cols = w->n - tile * 8 < 8 ? w->n - tile * 8 : 8;
+  for (int r = 0; r < MR; ++r) {
+    float out[8];
+    vst1q_f32(out, acc[r][0]);
+    vst1q_f32(out + 4, acc[r][1]);
+    float *y = j->y + (r0 + r) * j->y_rs + tile * 8;
+    for (int64_t c = 0; c < cols; ++c)
+      y[c] = j->bias ? out[c] + j->bias[tile * 8 + c] : out[c];
+  }
+}
+
+#define QCC_NEON_INT8ACT(MR) tile_int8act(j, r, MR, tile)
+
 static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
   (void)thread;
   const qlinear_job *j = data;
-  /* Float activations take the portable code for now. */
-  if (j->w->nr != 8 || !j->qa) {
+  if (j->w->nr != 8) {
     tiles_scalar(j, 0, j->m, begin, end);
     return;
   }
   for (int64_t tile = begin; tile < end; ++tile)
     for (int64_t r = 0; r < j->m; r += 4) {
-      switch (j->m - r < 4 ? j->m - r : 4) {
-      case 4: tile_int8act(j, r, 4, tile); break;
-      case 3: tile_int8act(j, r, 3, tile); break;
-      case 2: tile_int8act(j, r, 2, tile); break;
-      default: tile_int8act(j, r, 1, tile); break;
+      int64_t mr = j->m - r < 4 ? j->m - r : 4;
+      if (j->qa) {
+        QCC_TILE_DISPATCH(QCC_NEON_INT8ACT, mr)
+      } else {
+        QCC_TILE_DISPATCH(QCC_FLOATACT, mr)
       }
     }
 }
