@@ -646,6 +646,36 @@ static int8x16_t bcast4(const int8_t *a) {
   return vreinterpretq_s8_s32(vdupq_n_s32(v));
 }
 
+/* The 8 scales of a block, f32 or f16, as two vectors of 4 columns. */
+static inline void neon_scales(const qlinear_job *j, const uint8_t *at, float32x4_t sc[2]) {
+  if (j->f16_scales) {
+    uint16x8_t h = vld1q_u16((const uint16_t *)at);
+    sc[0] = vcvt_f32_f16(vreinterpret_f16_u16(vget_low_u16(h)));
+    sc[1] = vcvt_f32_f16(vreinterpret_f16_u16(vget_high_u16(h)));
+  } else {
+    sc[0] = vld1q_f32((const float *)at);
+    sc[1] = vld1q_f32((const float *)at + 4);
+  }
+}
+
+/* The 8 zero points of a block: unsigned for int4, signed bytes for int8. */
+static inline int16x8_t neon_zero_points(const qlinear_job *j, const uint8_t *blk) {
+  return j->w->bits == 4 ? vreinterpretq_s16_u16(vmovl_u8(vld1_u8(blk + j->zp_at)))
+                         : vmovl_s8(vld1_s8((const int8_t *)blk + j->zp_at));
+}
+
+/* Row r's 8 columns of tile `tile`, plus the bias, the first `cols` kept. */
+static inline void neon_store_row(const qlinear_job *j, int64_t r, int64_t tile, float32x4_t v0,
+                                  float32x4_t v1) {
+  float out[8];
+  vst1q_f32(out, v0);
+  vst1q_f32(out + 4, v1);
+  int64_t cols = j->w->n - tile * 8 < 8 ? j->w->n - tile * 8 : 8;
+  float *y = j->y + r * j->y_rs + tile * 8;
+  for (int64_t c = 0; c < cols; ++c)
+    y[c] = j->bias ? out[c] + j->bias[tile * 8 + c] : out[c];
+}
+
 /* The NEON twin of the AVX2 int8 kernel: 4-deep dot products (sdot, or
  * widening multiplies and pairwise adds without dotprod) of the unsigned
  * nibbles or signed bytes against the signed activations, exact in int32,
@@ -691,38 +721,23 @@ tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
         }
       }
     }
-    /* Zero points: unsigned for int4, signed bytes for int8. */
-    int16x8_t zp16 = w->bits == 4 ? vreinterpretq_s16_u16(vmovl_u8(vld1_u8(blk + j->zp_at)))
-                                  : vmovl_s8(vld1_s8((const int8_t *)blk + j->zp_at));
+    int16x8_t zp16 = neon_zero_points(j, blk);
     int32x4_t zp0 = vmovl_s16(vget_low_s16(zp16)), zp1 = vmovl_s16(vget_high_s16(zp16));
     for (int r = 0; r < MR; ++r) {
       int32x4_t s = vdupq_n_s32(j->asum[(r0 + r) * j->groups + g]);
       acc[r][0] = vmlsq_s32(acc[r][0], zp0, s);
       acc[r][1] = vmlsq_s32(acc[r][1], zp1, s);
     }
-    float32x4_t sc0, sc1;
-    if (j->f16_scales) {
-      uint16x8_t h = vld1q_u16((const uint16_t *)(blk + wb));
-      sc0 = vcvt_f32_f16(vreinterpret_f16_u16(vget_low_u16(h)));
-      sc1 = vcvt_f32_f16(vreinterpret_f16_u16(vget_high_u16(h)));
-    } else {
-      sc0 = vld1q_f32((const float *)(blk + wb));
-      sc1 = vld1q_f32((const float *)(blk + wb) + 4);
-    }
+    float32x4_t sc[2];
+    neon_scales(j, blk + wb, sc);
     for (int r = 0; r < MR; ++r) {
-      t[r][0] = vaddq_f32(t[r][0], vmulq_f32(vcvtq_f32_s32(acc[r][0]), sc0));
-      t[r][1] = vaddq_f32(t[r][1], vmulq_f32(vcvtq_f32_s32(acc[r][1]), sc1));
+      t[r][0] = vaddq_f32(t[r][0], vmulq_f32(vcvtq_f32_s32(acc[r][0]), sc[0]));
+      t[r][1] = vaddq_f32(t[r][1], vmulq_f32(vcvtq_f32_s32(acc[r][1]), sc[1]));
     }
   }
-  int64_t cols = w->n - tile * 8 < 8 ? w->n - tile * 8 : 8;
   for (int r = 0; r < MR; ++r) {
-    float out[8];
     float32x4_t s = vdupq_n_f32(j->sa[r0 + r]);
-    vst1q_f32(out, vmulq_f32(s, t[r][0]));
-    vst1q_f32(out + 4, vmulq_f32(s, t[r][1]));
-    float *y = j->y + (r0 + r) * j->y_rs + tile * 8;
-    for (int64_t c = 0; c < cols; ++c)
-      y[c] = j->bias ? out[c] + j->bias[tile * 8 + c] : out[c];
+    neon_store_row(j, r0 + r, tile, vmulq_f32(s, t[r][0]), vmulq_f32(s, t[r][1]));
   }
 }
 
@@ -744,17 +759,9 @@ tile_floatact(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
     acc[r][0] = acc[r][1] = vdupq_n_f32(0);
   }
   for (int64_t g = 0; g < j->groups; ++g, blk += j->block_bytes) {
-    float32x4_t sc0, sc1;
-    if (j->f16_scales) {
-      uint16x8_t h = vld1q_u16((const uint16_t *)(blk + wb));
-      sc0 = vcvt_f32_f16(vreinterpret_f16_u16(vget_low_u16(h)));
-      sc1 = vcvt_f32_f16(vreinterpret_f16_u16(vget_high_u16(h)));
-    } else {
-      sc0 = vld1q_f32((const float *)(blk + wb));
-      sc1 = vld1q_f32((const float *)(blk + wb) + 4);
-    }
-    int16x8_t zp = w->bits == 4 ? vreinterpretq_s16_u16(vmovl_u8(vld1_u8(blk + j->zp_at)))
-                                : vmovl_s8(vld1_s8((const int8_t *)blk + j->zp_at));
+    float32x4_t sc[2];
+    neon_scales(j, blk + wb, sc);
+    int16x8_t zp = neon_zero_points(j, blk);
     /* 8 K-steps at a time: an int4 pair of chunks, or two int8 chunks. */
     for (int64_t p = 0; p < group / 8; ++p) {
       int16x8_t q[8];
@@ -774,8 +781,8 @@ tile_floatact(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
       int64_t k = g * group + 8 * p;
       for (int i = 0; i < 8; ++i) {
         int16x8_t c = vsubq_s16(q[i], zp);
-        float32x4_t w0 = vmulq_f32(vcvtq_f32_s32(vmovl_s16(vget_low_s16(c))), sc0);
-        float32x4_t w1 = vmulq_f32(vcvtq_f32_s32(vmovl_s16(vget_high_s16(c))), sc1);
+        float32x4_t w0 = vmulq_f32(vcvtq_f32_s32(vmovl_s16(vget_low_s16(c))), sc[0]);
+        float32x4_t w1 = vmulq_f32(vcvtq_f32_s32(vmovl_s16(vget_high_s16(c))), sc[1]);
         for (int r = 0; r < MR; ++r) {
           acc[r][0] = vfmaq_n_f32(acc[r][0], w0, x[r][k + i]);
           acc[r][1] = vfmaq_n_f32(acc[r][1], w1, x[r][k + i]);
@@ -783,15 +790,8 @@ tile_floatact(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
       }
     }
   }
-  int64_t cols = w->n - tile * 8 < 8 ? w->n - tile * 8 : 8;
-  for (int r = 0; r < MR; ++r) {
-    float out[8];
-    vst1q_f32(out, acc[r][0]);
-    vst1q_f32(out + 4, acc[r][1]);
-    float *y = j->y + (r0 + r) * j->y_rs + tile * 8;
-    for (int64_t c = 0; c < cols; ++c)
-      y[c] = j->bias ? out[c] + j->bias[tile * 8 + c] : out[c];
-  }
+  for (int r = 0; r < MR; ++r)
+    neon_store_row(j, r0 + r, tile, acc[r][0], acc[r][1]);
 }
 
 #define QCC_NEON_INT8ACT(MR) tile_int8act(j, r, MR, tile)
