@@ -170,29 +170,27 @@ void qcc_rt_context_set_threads(qcc_rt_context *ctx, int n) {
   ctx->num_threads = n;
 }
 
-void *qcc_rt_scratch(qcc_rt_context *ctx, int thread, size_t bytes) {
-  if (ctx->scratch_size[thread] < bytes) {
-    free(ctx->scratch[thread]);
+/* *buf grown to hold at least `bytes` (contents not kept), returned 64-byte
+ * aligned; NULL on OOM. */
+static void *grow_aligned(void **buf, size_t *size, size_t bytes) {
+  if (*size < bytes) {
+    free(*buf);
     /* Over-allocate so the returned pointer can be 64-byte aligned. */
-    ctx->scratch[thread] = malloc(bytes + 64);
-    ctx->scratch_size[thread] = ctx->scratch[thread] ? bytes : 0;
-    if (!ctx->scratch[thread])
+    *buf = malloc(bytes + 64);
+    *size = *buf ? bytes : 0;
+    if (!*buf)
       return NULL;
   }
-  uintptr_t p = (uintptr_t)ctx->scratch[thread];
+  uintptr_t p = (uintptr_t)*buf;
   return (void *)((p + 63) & ~(uintptr_t)63);
 }
 
+void *qcc_rt_scratch(qcc_rt_context *ctx, int thread, size_t bytes) {
+  return grow_aligned(&ctx->scratch[thread], &ctx->scratch_size[thread], bytes);
+}
+
 void *qcc_rt_operands(qcc_rt_context *ctx, size_t bytes) {
-  if (ctx->operands_size < bytes) {
-    free(ctx->operands);
-    ctx->operands = malloc(bytes + 64);
-    ctx->operands_size = ctx->operands ? bytes : 0;
-    if (!ctx->operands)
-      return NULL;
-  }
-  uintptr_t p = (uintptr_t)ctx->operands;
-  return (void *)((p + 63) & ~(uintptr_t)63);
+  return grow_aligned(&ctx->operands, &ctx->operands_size, bytes);
 }
 
 void qcc_rt_parallel_for(qcc_rt_context *ctx, int64_t n, int64_t grain,

@@ -293,6 +293,44 @@ static __m256 bias_cols(const float *bias, int64_t cols) {
   return _mm256_loadu_ps(tmp);
 }
 
+/* sum(a * nibble) over 8 K-steps for 8 columns, as int16 pairs: the low
+ * nibbles against a[0..3], the high ones against a[4..7]. */
+static inline __m256i nibble_dot8(__m256i lo, __m256i hi, const int8_t *a) {
+  int32_t a0, a1;
+  __builtin_memcpy(&a0, a, 4);
+  __builtin_memcpy(&a1, a + 4, 4);
+  return _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_set1_epi32(a0)),
+                          _mm256_maddubs_epi16(hi, _mm256_set1_epi32(a1)));
+}
+
+/* The end of group g for MR rows of the tile whose block is blk: the zero
+ * point comes off as zp * sum(a), then t = t + float(acc) * s_w, the
+ * reference's order. */
+static inline __attribute__((always_inline)) void
+fold_group(const qlinear_job *j, const uint8_t *blk, int64_t r0, const int MR, int64_t g,
+           const __m256i acc[4], __m256 t[4]) {
+  __m256i zp = load_zero_points(j, blk);
+  __m256 sc = load_scales(j, blk + weight_bytes(j->w));
+  for (int r = 0; r < MR; ++r) {
+    __m256i zs = _mm256_mullo_epi32(zp, _mm256_set1_epi32(j->asum[(r0 + r) * j->groups + g]));
+    __m256 p = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(acc[r], zs)), sc);
+    t[r] = _mm256_add_ps(t[r], p);
+  }
+}
+
+/* y = s_row * t (+ bias) for MR rows of one tile. */
+static inline __attribute__((always_inline)) void
+store_int8act_rows(const qlinear_job *j, int64_t r0, const int MR, int64_t tile,
+                   const __m256 t[4]) {
+  int64_t cols = j->w->n - tile * 8 < 8 ? j->w->n - tile * 8 : 8;
+  for (int r = 0; r < MR; ++r) {
+    __m256 y = _mm256_mul_ps(_mm256_set1_ps(j->sa[r0 + r]), t[r]);
+    if (j->bias)
+      y = _mm256_add_ps(y, bias_cols(j->bias + tile * 8, cols));
+    store_cols(j->y + (r0 + r) * j->y_rs + tile * 8, y, cols);
+  }
+}
+
 /* MR (<= 4) int8 rows x one tile of 8 columns, int4 or int8 weights. The
  * int4 bytes hold k and k + 4 in their low and high nibbles, so one load
  * and two masks give two 4-deep chunks for all 8 columns; vpmaddubsw takes
@@ -306,7 +344,7 @@ static inline __attribute__((always_inline)) void
 tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const int Q32) {
   const qcc_rt_qweight *w = j->w;
   const uint8_t *blk = j->tiles + tile * j->tile_bytes;
-  const int64_t wb = weight_bytes(w), group = w->group;
+  const int64_t group = w->group;
   const __m256i ones = _mm256_set1_epi16(1), low4 = _mm256_set1_epi8(15);
   __m256 t[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
                  _mm256_setzero_ps()};
@@ -330,11 +368,7 @@ tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const
           __m256i lo = _mm256_and_si256(v, low4);
           __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
           for (int r = 0; r < MR; ++r) {
-            int32_t a0, a1;
-            __builtin_memcpy(&a0, qa[r] + kq + 8 * p, 4);
-            __builtin_memcpy(&a1, qa[r] + kq + 8 * p + 4, 4);
-            __m256i d = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_set1_epi32(a0)),
-                                         _mm256_maddubs_epi16(hi, _mm256_set1_epi32(a1)));
+            __m256i d = nibble_dot8(lo, hi, qa[r] + kq + 8 * p);
             s16[r] = p == 0 ? d : _mm256_add_epi16(s16[r], d);
           }
         }
@@ -348,14 +382,9 @@ tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const
         __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 32 * p));
         __m256i lo = _mm256_and_si256(v, low4);
         __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low4);
-        for (int r = 0; r < MR; ++r) {
-          int32_t a0, a1;
-          __builtin_memcpy(&a0, qa[r] + kg + 8 * p, 4);
-          __builtin_memcpy(&a1, qa[r] + kg + 8 * p + 4, 4);
-          __m256i d = _mm256_add_epi16(_mm256_maddubs_epi16(lo, _mm256_set1_epi32(a0)),
-                                       _mm256_maddubs_epi16(hi, _mm256_set1_epi32(a1)));
-          acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(d, ones));
-        }
+        for (int r = 0; r < MR; ++r)
+          acc[r] = _mm256_add_epi32(acc[r],
+                                    _mm256_madd_epi16(nibble_dot8(lo, hi, qa[r] + kg + 8 * p), ones));
       }
     } else {
       for (int64_t c = 0; c < group / 4; ++c) {
@@ -369,21 +398,9 @@ tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const
         }
       }
     }
-    __m256i zp = load_zero_points(j, blk);
-    for (int r = 0; r < MR; ++r)
-      acc[r] = _mm256_sub_epi32(
-          acc[r], _mm256_mullo_epi32(zp, _mm256_set1_epi32(j->asum[(r0 + r) * j->groups + g])));
-    __m256 sc = load_scales(j, blk + wb);
-    for (int r = 0; r < MR; ++r)
-      t[r] = _mm256_add_ps(t[r], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r]), sc));
+    fold_group(j, blk, r0, MR, g, acc, t);
   }
-  int64_t cols = w->n - tile * 8 < 8 ? w->n - tile * 8 : 8;
-  for (int r = 0; r < MR; ++r) {
-    __m256 y = _mm256_mul_ps(_mm256_set1_ps(j->sa[r0 + r]), t[r]);
-    if (j->bias)
-      y = _mm256_add_ps(y, bias_cols(j->bias + tile * 8, cols));
-    store_cols(j->y + (r0 + r) * j->y_rs + tile * 8, y, cols);
-  }
+  store_int8act_rows(j, r0, MR, tile, t);
 }
 
 /* tile_int8act for int8 weights over two adjacent tiles: each broadcast
@@ -394,18 +411,18 @@ static inline __attribute__((always_inline)) void
 tile_pair_int8(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
   const uint8_t *blk[2] = {j->tiles + tile * j->tile_bytes,
                            j->tiles + (tile + 1) * j->tile_bytes};
-  const int64_t wb = weight_bytes(j->w), group = j->w->group;
+  const int64_t group = j->w->group;
   const __m256i ones = _mm256_set1_epi16(1);
-  __m256 t[4][2];
+  __m256 t[2][4];
   const int8_t *qa[4];
   for (int r = 0; r < MR; ++r) {
     qa[r] = j->qa + (r0 + r) * j->kp;
-    t[r][0] = t[r][1] = _mm256_setzero_ps();
+    t[0][r] = t[1][r] = _mm256_setzero_ps();
   }
   for (int64_t g = 0; g < j->groups; ++g) {
-    __m256i acc[4][2];
+    __m256i acc[2][4];
     for (int r = 0; r < MR; ++r)
-      acc[r][0] = acc[r][1] = _mm256_setzero_si256();
+      acc[0][r] = acc[1][r] = _mm256_setzero_si256();
     for (int64_t c = 0; c < group / 4; ++c) {
       __m256i v[2], mag[2];
       for (int h = 0; h < 2; ++h) {
@@ -418,30 +435,17 @@ tile_pair_int8(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
         __m256i b = _mm256_set1_epi32(a);
         for (int h = 0; h < 2; ++h) {
           __m256i s = _mm256_maddubs_epi16(mag[h], _mm256_sign_epi8(b, v[h]));
-          acc[r][h] = _mm256_add_epi32(acc[r][h], _mm256_madd_epi16(s, ones));
+          acc[h][r] = _mm256_add_epi32(acc[h][r], _mm256_madd_epi16(s, ones));
         }
       }
     }
     for (int h = 0; h < 2; ++h) {
-      __m256i zp = load_zero_points(j, blk[h]);
-      __m256 sc = load_scales(j, blk[h] + wb);
-      for (int r = 0; r < MR; ++r) {
-        __m256i zs = _mm256_mullo_epi32(zp, _mm256_set1_epi32(j->asum[(r0 + r) * j->groups + g]));
-        __m256 p = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(acc[r][h], zs)), sc);
-        t[r][h] = _mm256_add_ps(t[r][h], p);
-      }
+      fold_group(j, blk[h], r0, MR, g, acc[h], t[h]);
       blk[h] += j->block_bytes;
     }
   }
-  for (int h = 0; h < 2; ++h) {
-    int64_t cols = j->w->n - (tile + h) * 8 < 8 ? j->w->n - (tile + h) * 8 : 8;
-    for (int r = 0; r < MR; ++r) {
-      __m256 y = _mm256_mul_ps(_mm256_set1_ps(j->sa[r0 + r]), t[r][h]);
-      if (j->bias)
-        y = _mm256_add_ps(y, bias_cols(j->bias + (tile + h) * 8, cols));
-      store_cols(j->y + (r0 + r) * j->y_rs + (tile + h) * 8, y, cols);
-    }
-  }
+  for (int h = 0; h < 2; ++h)
+    store_int8act_rows(j, r0, MR, tile + h, t[h]);
 }
 
 /* The 4 x 8 int8 values of one chunk ([column][k] bytes) as 4 vectors of
