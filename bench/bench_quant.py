@@ -14,6 +14,8 @@ same inputs (see bench/README.md):
   * w8a8: onnxruntime's dynamic int8 graph (DynamicQuantizeLinear +
     MatMulInteger + scale multiply, s8 per-column weights) vs qcc --w8a8
     on the float model (s8 per-column weights, int8 per-row activations).
+  * w8a8 onnx: that same onnxruntime graph compiled by qcc (its integer
+    matmuls on qcc's int32 kernel, the ONNX definition's results).
   * a Llama-style decoder quantized to MatMulNBits (block 32,
     accuracy_level 4) by onnxruntime's own quantizer, the same file compiled
     by qcc: prefill and decode tokens/s.
@@ -144,7 +146,7 @@ def main():
         dims = f"{k}x{n}" if k == n else f"{k}x{n} + {n}x{k}"
         xs = [{"x": np.random.default_rng(1).standard_normal((m, k)).astype(np.float32)} for m in ms]
         macs = k * n  # per row, per layer
-        for scheme in ("w4a8", "w4a8 f16", "w4a16", "w8a8"):
+        for scheme in ("w4a8", "w4a8 f16", "w4a16", "w8a8", "w8a8 onnx"):
             if scheme == "w4a8 f16":
                 # qcc's own 4-bit quantization of float weights with f16
                 # scales (4.75 bits per weight) against the same peer.
@@ -153,6 +155,10 @@ def main():
                 nbits_model(opath, k, n, layers, 4)
                 flags = ["--w4a8", "--group=32", "--asym", "--scale-type=f16"]
                 wbytes, peer = macs * (0.5 + 3 / BLOCK), "MatMulNBits acc4"
+            elif scheme == "w8a8 onnx":
+                qpath = opath = work / "i8.onnx"
+                int8_model(opath, k, n, layers)
+                flags, wbytes, peer = [], macs * 1.0 + 4 * n, "DQL+MatMulInteger"
             elif scheme == "w8a8":
                 qpath, opath = work / "f.onnx", work / "i8.onnx"
                 float_model(qpath, k, n, layers)

@@ -10,6 +10,11 @@
  * so every variant gives bit-identical results. Weight-only layers compute
  * x * (float(q - zp) * s_w) in float.
  *
+ * Integer matmuls (ONNX MatMulInteger) run on the same int8 kernels with an
+ * int32 epilogue: rows of a become int8 a' = a - off (off = 128 for uint8,
+ * else 0) and y = sum(a' * w) + (off - a_zp) * colsum(w), the weights
+ * stored centered with their column sums beside them.
+ *
  * The portable scalar code below is the reference every vector kernel is
  * tested against; it is also what targets without a vector variant run.
  *===----------------------------------------------------------------------===*/
@@ -34,6 +39,14 @@ typedef struct {
   int8_t *allocated, *aligned;
   int64_t offset, size, stride;
 } qcc_rt_i8_1d;
+typedef struct {
+  uint8_t *allocated, *aligned;
+  int64_t offset, sizes[2], strides[2];
+} qcc_rt_u8_2d;
+typedef struct {
+  int32_t *allocated, *aligned;
+  int64_t offset, sizes[2], strides[2];
+} qcc_rt_i32_2d;
 
 /* What one call works on, shared by the tasks. */
 typedef struct {
@@ -52,6 +65,13 @@ typedef struct {
   const float *bias;
   float *y;
   int64_t y_rs;
+  /* Integer matmul: int8/uint8 rows (flip 0x80 turns uint8 into a'), the
+   * per-row (off - a_zp) and the int32 output, y_rs apart. */
+  const uint8_t *a;
+  int64_t a_rs;
+  uint8_t a_flip;
+  const int32_t *corr;
+  int32_t *yi;
 } qlinear_job;
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -114,6 +134,13 @@ static float scale_of(const qlinear_job *j, int64_t k, int64_t n) {
   }
   float s;
   __builtin_memcpy(&s, at + 4 * c, sizeof s);
+  return s;
+}
+
+/* Column n's int32 sum of its stored weights (QCC_RT_QWEIGHT_INT_SUMS). */
+static int32_t int_sum_of(const qlinear_job *j, int64_t n) {
+  int32_t s;
+  __builtin_memcpy(&s, block_of(j, 0, n) + weight_bytes(j->w) + 4 * (n % j->w->nr), 4);
   return s;
 }
 
@@ -202,6 +229,20 @@ static void quantize_row(const qlinear_job *j, int64_t r, int8_t *qa, float *sa,
 #define quantize_row quantize_row_scalar
 #endif
 
+/* Integer matmul rows as a' (kp bytes, zeros past k). */
+static void center_rows_task(void *data, int64_t begin, int64_t end, int thread) {
+  (void)thread;
+  const qlinear_job *j = data;
+  for (int64_t r = begin; r < end; ++r) {
+    const uint8_t *a = j->a + r * j->a_rs;
+    uint8_t *qa = (uint8_t *)j->qa + r * j->kp;
+    for (int64_t k = 0; k < j->w->k; ++k)
+      qa[k] = a[k] ^ j->a_flip;
+    for (int64_t k = j->w->k; k < j->kp; ++k)
+      qa[k] = 0;
+  }
+}
+
 static void quantize_rows_task(void *data, int64_t begin, int64_t end, int thread) {
   (void)thread;
   qlinear_job *j = data;
@@ -220,6 +261,15 @@ static void tiles_scalar(const qlinear_job *j, int64_t r0, int64_t r1, int64_t t
   for (int64_t r = r0; r < r1; ++r) {
     float *y = j->y + r * j->y_rs;
     for (int64_t n = t0 * w->nr; n < n_end; ++n) {
+      if (j->yi) {
+        /* Unsigned: the sum wraps as the int32 accumulation does. */
+        const int8_t *qa = j->qa + r * j->kp;
+        uint32_t acc = (uint32_t)j->corr[r] * (uint32_t)int_sum_of(j, n);
+        for (int64_t k = 0; k < w->k; ++k)
+          acc += (uint32_t)(qa[k] * centered(j, k, n));
+        j->yi[r * j->y_rs + n] = (int32_t)acc;
+        continue;
+      }
       float out;
       if (j->qa) {
         const int8_t *qa = j->qa + r * j->kp;
@@ -576,6 +626,56 @@ tile_panel(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const i
   default: tile_panel(j, r, 1, tile, NT, panel); break;                                        \
   }
 
+/* Integer matmul: MR (<= 4) rows of a' x NT (1 or 2) tiles, int32 out.
+ * The weights are in [-127, 127] and a' in [-128, 127], so the sign goes
+ * onto the weight this time: vpmaddubsw takes |a'| (at most 128) against
+ * w with a's sign, pairs at most 2*128*127 in magnitude. */
+static inline __attribute__((always_inline)) void
+tile_qmm(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const int NT) {
+  const uint8_t *blk[2] = {j->tiles + tile * j->tile_bytes,
+                           j->tiles + (tile + NT - 1) * j->tile_bytes};
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i acc[2][4];
+  const int8_t *qa[4];
+  for (int r = 0; r < MR; ++r) {
+    qa[r] = j->qa + (r0 + r) * j->kp;
+    acc[0][r] = acc[1][r] = _mm256_setzero_si256();
+  }
+  for (int64_t c = 0; c < j->kp / 4; ++c) {
+    __m256i v[2];
+    for (int h = 0; h < NT; ++h)
+      v[h] = _mm256_loadu_si256((const __m256i *)(blk[h] + 32 * c));
+    for (int r = 0; r < MR; ++r) {
+      int32_t a;
+      __builtin_memcpy(&a, qa[r] + 4 * c, 4);
+      __m256i b = _mm256_set1_epi32(a), mag = _mm256_abs_epi8(b);
+      for (int h = 0; h < NT; ++h) {
+        __m256i s = _mm256_maddubs_epi16(mag, _mm256_sign_epi8(v[h], b));
+        acc[h][r] = _mm256_add_epi32(acc[h][r], _mm256_madd_epi16(s, ones));
+      }
+    }
+  }
+  for (int h = 0; h < NT; ++h) {
+    __m256i sums = _mm256_loadu_si256((const __m256i *)(blk[h] + weight_bytes(j->w)));
+    int64_t col = (tile + h) * 8, cols = j->w->n - col < 8 ? j->w->n - col : 8;
+    for (int r = 0; r < MR; ++r) {
+      __m256i y = _mm256_add_epi32(acc[h][r],
+                                   _mm256_mullo_epi32(sums, _mm256_set1_epi32(j->corr[r0 + r])));
+      int32_t *out = j->yi + (r0 + r) * j->y_rs + col;
+      if (cols == 8) {
+        _mm256_storeu_si256((__m256i *)out, y);
+      } else {
+        int32_t tmp[8];
+        _mm256_storeu_si256((__m256i *)tmp, y);
+        for (int64_t i = 0; i < cols; ++i)
+          out[i] = tmp[i];
+      }
+    }
+  }
+}
+
+#define QCC_QMM(MR) tile_qmm(j, r, MR, tile, 2)
+#define QCC_QMM1(MR) tile_qmm(j, r, MR, tile, 1)
 #define QCC_INT4_Q32(MR) tile_int8act(j, r, MR, tile, 1)
 #define QCC_INT8ACT(MR) tile_int8act(j, r, MR, tile, 0)
 #define QCC_PAIR_INT8(MR) tile_pair_int8(j, r, MR, tile)
@@ -584,6 +684,20 @@ static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
   const qlinear_job *j = data;
   if (j->w->nr != 8) {
     tiles_scalar(j, 0, j->m, begin, end);
+    return;
+  }
+  if (j->yi) {
+    for (int64_t tile = begin, nt; tile < end; tile += nt) {
+      nt = end - tile >= 2 ? 2 : 1;
+      for (int64_t r = 0; r < j->m; r += 4) {
+        int64_t mr = j->m - r < 4 ? j->m - r : 4;
+        if (nt == 2) {
+          QCC_TILE_DISPATCH(QCC_QMM, mr)
+        } else {
+          QCC_TILE_DISPATCH(QCC_QMM1, mr)
+        }
+      }
+    }
     return;
   }
   /* Float activations with enough rows: dequantize each tile once into a
@@ -798,6 +912,40 @@ tile_floatact(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
     neon_store_row(j, r0 + r, tile, acc[r][0], acc[r][1]);
 }
 
+/* Integer matmul: MR (<= 4) rows of a' x one tile, int32 out. Signed
+ * 4-deep dot products take the centered weights and a' as they are. */
+static inline __attribute__((always_inline)) void
+tile_qmm(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
+  const uint8_t *blk = j->tiles + tile * j->tile_bytes;
+  int32x4_t acc[4][2];
+  const int8_t *qa[4];
+  for (int r = 0; r < MR; ++r) {
+    qa[r] = j->qa + (r0 + r) * j->kp;
+    acc[r][0] = acc[r][1] = vdupq_n_s32(0);
+  }
+  for (int64_t c = 0; c < j->kp / 4; ++c) {
+    int8x16_t w0 = vld1q_s8((const int8_t *)blk + 32 * c);
+    int8x16_t w1 = vld1q_s8((const int8_t *)blk + 32 * c + 16);
+    for (int r = 0; r < MR; ++r) {
+      int8x16_t a = bcast4(qa[r] + 4 * c);
+      acc[r][0] = dot4(acc[r][0], w0, a);
+      acc[r][1] = dot4(acc[r][1], w1, a);
+    }
+  }
+  const int32_t *sums = (const int32_t *)(blk + weight_bytes(j->w));
+  int32x4_t s0 = vld1q_s32(sums), s1 = vld1q_s32(sums + 4);
+  int64_t col = tile * 8, cols = j->w->n - col < 8 ? j->w->n - col : 8;
+  for (int r = 0; r < MR; ++r) {
+    int32_t out[8];
+    int32x4_t corr = vdupq_n_s32(j->corr[r0 + r]);
+    vst1q_s32(out, vmlaq_s32(acc[r][0], s0, corr));
+    vst1q_s32(out + 4, vmlaq_s32(acc[r][1], s1, corr));
+    for (int64_t i = 0; i < cols; ++i)
+      j->yi[(r0 + r) * j->y_rs + col + i] = out[i];
+  }
+}
+
+#define QCC_NEON_QMM(MR) tile_qmm(j, r, MR, tile)
 #define QCC_NEON_INT8ACT(MR) tile_int8act(j, r, MR, tile)
 
 static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
@@ -810,7 +958,9 @@ static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
   for (int64_t tile = begin; tile < end; ++tile)
     for (int64_t r = 0; r < j->m; r += 4) {
       int64_t mr = j->m - r < 4 ? j->m - r : 4;
-      if (j->qa) {
+      if (j->yi) {
+        QCC_TILE_DISPATCH(QCC_NEON_QMM, mr)
+      } else if (j->qa) {
         QCC_TILE_DISPATCH(QCC_NEON_INT8ACT, mr)
       } else {
         QCC_TILE_DISPATCH(QCC_FLOATACT, mr)
@@ -829,25 +979,32 @@ static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
 
 static int threads_of(qcc_rt_context *ctx) { return ctx && ctx->num_threads > 1 ? ctx->num_threads : 1; }
 
-void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int64_t m,
-                         const qcc_rt_qweight *w, const float *bias, float *y, int64_t y_rs,
-                         int64_t int8_act, float act_scale) {
-  /* The compiler packed W for this kernel family; anything else is a
-   * mismatch between compiler and runtime, never user input. */
+/* The job's view of a packed weight. The compiler packed W for this kernel
+ * family; anything else is a mismatch between compiler and runtime, never
+ * user input. */
+static void init_weight(qlinear_job *j, qcc_rt_context *ctx, const qcc_rt_qweight *w, int64_t m) {
   if (w->magic != QCC_RT_QWEIGHT_MAGIC || (w->bits != 4 && w->bits != 8) || w->nr < 1 ||
       w->group < 8 || w->group % 8 != 0)
     __builtin_trap();
+  j->ctx = ctx;
+  j->w = w;
+  j->tiles = (const uint8_t *)w + sizeof(qcc_rt_qweight);
+  j->m = m;
+  j->groups = ceil_div(w->k, w->group);
+  j->kp = j->groups * w->group;
+  j->f16_scales = (w->flags & QCC_RT_QWEIGHT_F16_SCALES) != 0;
+  j->zp_at = weight_bytes(w) + (j->f16_scales ? 2 : 4) * w->nr;
+  j->block_bytes = j->zp_at + w->nr;
+  j->tile_bytes = j->groups * j->block_bytes;
+}
+
+void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int64_t m,
+                         const qcc_rt_qweight *w, const float *bias, float *y, int64_t y_rs,
+                         int64_t int8_act, float act_scale) {
   qlinear_job j = {0};
-  j.ctx = ctx;
-  j.w = w;
-  j.tiles = (const uint8_t *)w + sizeof(qcc_rt_qweight);
-  j.m = m;
-  j.groups = ceil_div(w->k, w->group);
-  j.kp = j.groups * w->group;
-  j.f16_scales = (w->flags & QCC_RT_QWEIGHT_F16_SCALES) != 0;
-  j.zp_at = weight_bytes(w) + (j.f16_scales ? 2 : 4) * w->nr;
-  j.block_bytes = j.zp_at + w->nr;
-  j.tile_bytes = j.groups * j.block_bytes;
+  init_weight(&j, ctx, w, m);
+  if (w->flags & QCC_RT_QWEIGHT_INT_SUMS)
+    __builtin_trap();
   j.x = x;
   j.x_rs = x_rs;
   j.act_scale = act_scale;
@@ -884,6 +1041,50 @@ void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int6
   }
   qcc_rt_parallel_for(ctx, tiles, grain, tiles_task, &j);
   free(owned);
+}
+
+void qcc_rt_qmatmul_impl(qcc_rt_context *ctx, const uint8_t *a, int64_t a_rs, int64_t m,
+                         int64_t a_unsigned, const uint8_t *a_zp, int64_t zp_count,
+                         const qcc_rt_qweight *w, int32_t *y, int64_t y_rs) {
+  qlinear_job j = {0};
+  init_weight(&j, ctx, w, m);
+  if (!(w->flags & QCC_RT_QWEIGHT_INT_SUMS) || w->bits != 8 || j.groups != 1 ||
+      (a_zp && zp_count != 1 && zp_count != m))
+    __builtin_trap();
+  j.a = a;
+  j.a_rs = a_rs;
+  j.a_flip = a_unsigned ? 0x80 : 0;
+  j.yi = y;
+  j.y_rs = y_rs;
+  size_t bytes = (size_t)m * sizeof(int32_t) + (size_t)(m * j.kp) + 16;
+  void *owned = NULL;
+  int32_t *corr = ctx ? qcc_rt_operands(ctx, bytes) : (owned = malloc(bytes));
+  if (!corr)
+    __builtin_trap();
+  int32_t off = a_unsigned ? 128 : 0;
+  for (int64_t r = 0; r < m; ++r) {
+    int32_t zp = 0;
+    if (a_zp) {
+      uint8_t z = a_zp[zp_count == 1 ? 0 : r];
+      zp = a_unsigned ? (int32_t)z : (int32_t)(int8_t)z;
+    }
+    corr[r] = off - zp;
+  }
+  j.corr = corr;
+  j.qa = (int8_t *)(corr + m);
+  int threads = threads_of(ctx);
+  qcc_rt_parallel_for(ctx, m, ceil_div(m, 4 * threads), center_rows_task, &j);
+  int64_t tiles = ceil_div(w->n, w->nr);
+  qcc_rt_parallel_for(ctx, tiles, ceil_div(tiles, 4 * threads), tiles_task, &j);
+  free(owned);
+}
+
+void _mlir_ciface_qcc_rt_qmatmul(qcc_rt_context *ctx, qcc_rt_u8_2d *a, qcc_rt_i8_1d *a_zp,
+                                 int64_t a_unsigned, qcc_rt_i8_1d *w, qcc_rt_i32_2d *y) {
+  qcc_rt_qmatmul_impl(ctx, a->aligned + a->offset, a->strides[0], a->sizes[0], a_unsigned,
+                      a_zp->size ? (const uint8_t *)a_zp->aligned + a_zp->offset : NULL,
+                      a_zp->size, (const qcc_rt_qweight *)(w->aligned + w->offset),
+                      y->aligned + y->offset, y->strides[0]);
 }
 
 void _mlir_ciface_qcc_rt_qlinear(qcc_rt_context *ctx, qcc_rt_f32_2d *x, qcc_rt_i8_1d *w,

@@ -80,6 +80,10 @@ typedef struct qcc_rt_qweight {
   int64_t reserved;
 } qcc_rt_qweight;
 #define QCC_RT_QWEIGHT_F16_SCALES 1 /* scales stored as f16, not f32 */
+/* An integer matmul's weight: one group over all of K, the stored values
+ * already centered (all in [-127, 127]), zero points 0, and each column's
+ * int32 sum of them where the scales would be. */
+#define QCC_RT_QWEIGHT_INT_SUMS 2
 
 /* y[m x n] = x[m x k] * W + bias (bias may be NULL); rows x_rs / y_rs
  * floats apart. With int8_act, rows of x are quantized first: with
@@ -87,6 +91,15 @@ typedef struct qcc_rt_qweight {
 void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int64_t m,
                          const qcc_rt_qweight *w, const float *bias, float *y, int64_t y_rs,
                          int64_t int8_act, float act_scale);
+
+/* ONNX MatMulInteger with a packed (QCC_RT_QWEIGHT_INT_SUMS) weight:
+ * y[m x n] = (a - a_zp) * W in int32, a being int8 (a_unsigned 0) or uint8
+ * rows a_rs bytes apart, a_zp NULL (0), one value, or one per row
+ * (zp_count 1 or m). Sums past the range of int32 wrap, as they would in
+ * any int32 accumulation. */
+void qcc_rt_qmatmul_impl(qcc_rt_context *ctx, const uint8_t *a, int64_t a_rs, int64_t m,
+                         int64_t a_unsigned, const uint8_t *a_zp, int64_t zp_count,
+                         const qcc_rt_qweight *w, int32_t *y, int64_t y_rs);
 
 void qcc_rt_context_init(qcc_rt_context *ctx);
 void qcc_rt_context_release(qcc_rt_context *ctx);

@@ -105,3 +105,43 @@ func.func @f16_scales(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
   %y = qcc.qlinear %x, %q, %s {weight_params = #qcc.qparams<s4, per_group(0, 8), scale = f16>} : (tensor<2x2xf32>, tensor<2x2xi4>, tensor<1x2xf16>) -> tensor<2x2xf32>
   return %y : tensor<2x2xf32>
 }
+
+// -----
+
+// An integer matmul's s8 weight with per-column zero points (1, -2): one
+// group of K rounded up to 8, the values stored minus their zero point
+// (column 0: 4 5 -1 -> 03 04 FE, column 1: 0 -4 -1 -> 02 FE 01), each
+// column's int32 sum of them where the scales go (5 and 1) and zero points
+// 0; the header's flags (2) say so.
+// CHECK-LABEL: func @qmatmul
+// CHECK: %[[P:.*]] = qcc.packed_constant dense<"0x51435731000000000800000000000000
+// CHECK-SAME: 03000000000000000200000000000000
+// CHECK-SAME: 08000000000000000400000000000000
+// CHECK-SAME: 02000000000000000000000000000000
+// CHECK-SAME: 0304FE0002FE01000000000000000000
+// CHECK-SAME: 00000000000000000000000000000000
+// CHECK-SAME: 05000000010000000000000000000000
+// CHECK-SAME: 00000000"> : tensor<116xi8> : tensor<3x2xi8, #qcc.packed<"x86.avx2", [8, 4], <s8, per_axis(1)>>>
+// CHECK: qcc.qmatmul %arg0, %[[P]] lhs_zp %arg1
+func.func @qmatmul(%a: tensor<?x3xi8>, %az: tensor<i8>) -> tensor<?x2xi32> {
+  %w = arith.constant dense<[[4, 0], [5, -4], [-1, -1]]> : tensor<3x2xi8>
+  %wz = arith.constant dense<[1, -2]> : tensor<2xi8>
+  %y = qcc.qmatmul %a, %w lhs_zp %az : tensor<i8> rhs_zp %wz : tensor<2xi8> {lhs_params = #qcc.qparams<u8, per_tensor, asymmetric>, rhs_params = #qcc.qparams<s8, per_axis(1)>} : (tensor<?x3xi8>, tensor<3x2xi8>) -> tensor<?x2xi32>
+  return %y : tensor<?x2xi32>
+}
+
+// -----
+
+// Integer matmuls the kernels cannot take keep their constants: a centered
+// weight of -128 (the kernels' sign trick needs [-127, 127]), a per-row lhs
+// zero point whose row count is not known, a weight that is not constant.
+// CHECK-LABEL: func @qmatmul_unpacked
+// CHECK-NOT: packed_constant
+func.func @qmatmul_unpacked(%a: tensor<?x3xi8>, %az: tensor<?xi8>, %b: tensor<3x2xi8>) -> (tensor<?x2xi32>, tensor<?x2xi32>, tensor<?x2xi32>) {
+  %w = arith.constant dense<[[4, 0], [-128, -4], [-1, -1]]> : tensor<3x2xi8>
+  %w2 = arith.constant dense<[[4, 0], [1, -4], [-1, -1]]> : tensor<3x2xi8>
+  %y0 = qcc.qmatmul %a, %w {lhs_params = #qcc.qparams<s8, per_tensor>, rhs_params = #qcc.qparams<s8, per_tensor>} : (tensor<?x3xi8>, tensor<3x2xi8>) -> tensor<?x2xi32>
+  %y1 = qcc.qmatmul %a, %w2 lhs_zp %az : tensor<?xi8> {lhs_params = #qcc.qparams<u8, per_tensor, asymmetric>, rhs_params = #qcc.qparams<s8, per_tensor>} : (tensor<?x3xi8>, tensor<3x2xi8>) -> tensor<?x2xi32>
+  %y2 = qcc.qmatmul %a, %b {lhs_params = #qcc.qparams<s8, per_tensor>, rhs_params = #qcc.qparams<s8, per_tensor>} : (tensor<?x3xi8>, tensor<3x2xi8>) -> tensor<?x2xi32>
+  return %y0, %y1, %y2 : tensor<?x2xi32>, tensor<?x2xi32>, tensor<?x2xi32>
+}

@@ -163,6 +163,25 @@ def test_arm64_kernels_match_x86(qcc_bin, tmp_path, cpu):
         else:
             np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5, err_msg=" ".join(flags))
         np.testing.assert_array_equal(got, x86, err_msg=" ".join(flags))
+    # An integer matmul (u8 lhs, scalar zero point, s8 weight with per-column
+    # zero points): the int32 kernel gives the ONNX definition's values.
+    w = rng.integers(-127, 128, size=(k, n)).astype(np.int8)
+    wzp = rng.integers(-3, 4, size=n).astype(np.int8)
+    w = np.clip(w.astype(np.int64) + wzp, -128, 127).astype(np.int8)
+    path = tmp_path / "mmi.onnx"
+    integer_matmul_model(path, T.UINT8, ["m", k], [], w, wzp)
+    a = rng.integers(0, 256, size=(17, k)).astype(np.uint8)
+    az = np.array(131, np.uint8)
+    out = tmp_path / "arm_mmi"
+    subprocess.run([str(qcc_bin), str(path), "-o", str(out / "mmi"), "--name=mmi",
+                    "--target=arm64", f"--cpu={cpu}"], check=True, capture_output=True)
+    exe = out / "run"
+    subprocess.run(["aarch64-linux-gnu-gcc", "-std=c99", "-O2", "-DMODEL=mmi", f"-I{out}",
+                    str(ROOT / "test/e2e/raw_runner.c"), str(out / "libmmi.a"), "-lm",
+                    "-o", str(exe)], check=True)
+    (got,) = _run_raw(exe, {"a": a, "az": az}, ["a", "az"], out,
+                      ["qemu-aarch64", "-cpu", "max", "-L", SYSROOT])
+    np.testing.assert_array_equal(got.view(np.int32), integer_matmul_ref(a, az, w, wzp))
 
 
 def _run_capi(workdir, name, x, threads):
@@ -247,3 +266,148 @@ def test_int4_sums_at_their_bound(qcc_bin, tmp_path, flags, group, asym):
     ref = np.maximum(quant_ref.qlinear(x, q, s, zp, group=group, act_bits=8, bias=b), 0)
     assert (ref > 0).any()
     np.testing.assert_array_equal(got, ref)
+
+
+# Integer matmuls (ONNX MatMulInteger) on packed weights -------------------
+
+def integer_matmul_model(path, a_type, a_dims, zp_dims, w, wzp):
+    """MatMulInteger of input a (with zero point input az when zp_dims is
+    not None) and the constant weight w (zero point wzp, if any)."""
+    inputs = [h.make_tensor_value_info("a", a_type, a_dims)]
+    ins = ["a", "w", ""]
+    inits = [nh.from_array(w, "w")]
+    if zp_dims is not None:
+        inputs.append(h.make_tensor_value_info("az", a_type, zp_dims))
+        ins[2] = "az"
+    if wzp is not None:
+        inits.append(nh.from_array(wzp, "wzp"))
+        ins.append("wzp")
+    g = h.make_graph([h.make_node("MatMulInteger", ins, ["y"])], "mmi", inputs,
+                     [h.make_tensor_value_info("y", T.INT32, None)], inits)
+    onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 17)]), str(path))
+
+
+def integer_matmul_ref(a, az, w, wzp):
+    """The ONNX definition in int64, wrapped to int32."""
+    a = a.astype(np.int64) - (0 if az is None else np.asarray(az, np.int64).reshape(-1, 1))
+    wc = w.astype(np.int64) - (0 if wzp is None else wzp.astype(np.int64))
+    return (a @ wc).astype(np.int32)
+
+
+def uses_qmatmul_kernel(qcc_bin, path):
+    llvm = subprocess.run([str(qcc_bin), str(path), "--emit=llvm-dialect"], capture_output=True,
+                          text=True, check=True).stdout
+    return "qcc_rt_qmatmul" in llvm
+
+
+# lhs type, zero point ("scalar", "row" or None), weight type, weight zero
+# point ("column", "tensor" or None)
+INTEGER_CASES = [
+    (T.UINT8, "scalar", np.int8, None),
+    (T.UINT8, "scalar", np.int8, "column"),
+    (T.INT8, None, np.int8, "tensor"),
+    (T.INT8, "row", np.int8, None),
+    (T.UINT8, "row", np.uint8, "column"),
+]
+
+
+@pytest.mark.parametrize("a_type,azp,w_type,wzp_kind", INTEGER_CASES,
+                         ids=[f"{T.DataType.Name(c[0])}-{c[1]}-{c[2].__name__}-{c[3]}"
+                              for c in INTEGER_CASES])
+def test_integer_matmul_kernels_match_reference(qcc_bin, tmp_path, a_type, azp, w_type, wzp_kind):
+    """MatMulInteger with a constant weight runs on the int8 kernels (AVX2
+    and scalar) and gives the ONNX definition's int32 values exactly, on
+    shapes with K and N remainders, M from 1 to 128, lhs values at both
+    ends of their range."""
+    rng = np.random.default_rng(11)
+    np_a = np.uint8 if a_type == T.UINT8 else np.int8
+    info = np.iinfo(np_a)
+    for k, n in SHAPES:
+        # Weights whose centered values span [-127, 127], the kernels' range.
+        if w_type == np.uint8:
+            wzp = rng.integers(100, 156, size=n).astype(np.uint8)
+            w = np.clip(wzp.astype(np.int64) + rng.integers(-127, 128, size=(k, n)), 0, 255)
+        else:
+            wzp = {"column": rng.integers(-3, 4, size=n), "tensor": np.array(2),
+                   None: None}[wzp_kind]
+            w = rng.integers(-127, 128, size=(k, n)) + (0 if wzp is None else wzp)
+            w = np.clip(w, -128, 127)
+            wzp = None if wzp is None else wzp.astype(np.int8)
+        w = w.astype(w_type)
+        w[:, 1] = wzp[1] if wzp is not None and wzp.ndim else (wzp if wzp is not None else 0)
+        # A per-row zero point needs the row count in the model: one model
+        # per M (fewer of them); otherwise one for all.
+        for ms in ([[1], [17], [128]] if azp == "row" else [ROWS]):
+            path = tmp_path / f"mmi{k}x{n}.onnx"
+            dims = [ms[0], k] if azp == "row" else ["m", k]
+            zp_dims = {"scalar": [], "row": [ms[0]], None: None}[azp]
+            integer_matmul_model(path, a_type, dims, zp_dims, w, wzp)
+            assert uses_qmatmul_kernel(qcc_bin, path)
+            models = {cpu: CompiledModel(qcc_bin, path, tmp_path, extra_args=[f"--cpu={cpu}"])
+                      for cpu in ("haswell", "x86-64")}
+            for m in ms:
+                a = rng.integers(info.min, info.max + 1, size=(m, k)).astype(np_a)
+                a[0, :2] = [info.min, info.max]
+                feeds, az = {"a": a}, None
+                if azp is not None:
+                    az = rng.integers(info.min, info.max + 1, size=[m][:len(zp_dims)]).astype(np_a)
+                    feeds["az"] = az
+                ref = integer_matmul_ref(a, az, w, wzp)
+                for cpu, model in models.items():
+                    np.testing.assert_array_equal(model(feeds)[0], ref,
+                                                  err_msg=f"K={k} N={n} M={m} {cpu}")
+
+
+def test_integer_matmul_outside_the_kernels_range(qcc_bin, tmp_path):
+    """A weight of -128 (no zero point) is outside what the kernels take:
+    that layer keeps the reference lowering, and both are exact; a rank-3
+    lhs collapses its leading dims into rows."""
+    rng = np.random.default_rng(12)
+    w = rng.integers(-127, 128, size=(40, 24)).astype(np.int8)
+    w[3, 5] = -128
+    path = tmp_path / "wide.onnx"
+    integer_matmul_model(path, T.UINT8, ["b", "s", 40], [], w, None)
+    assert not uses_qmatmul_kernel(qcc_bin, path)
+    a = rng.integers(0, 256, size=(2, 3, 40)).astype(np.uint8)
+    az = np.array(77, np.uint8)
+    got = CompiledModel(qcc_bin, path, tmp_path)({"a": a, "az": az})[0]
+    np.testing.assert_array_equal(got, integer_matmul_ref(a.reshape(6, 40), az, w, None).reshape(2, 3, 24))
+    w[3, 5] = -127
+    integer_matmul_model(path, T.UINT8, ["b", "s", 40], [], w, None)
+    assert uses_qmatmul_kernel(qcc_bin, path)
+    got = CompiledModel(qcc_bin, path, tmp_path)({"a": a, "az": az})[0]
+    np.testing.assert_array_equal(got, integer_matmul_ref(a.reshape(6, 40), az, w, None).reshape(2, 3, 24))
+
+
+def test_dynamic_int8_graph_threads_give_the_same_bits(qcc_bin, tmp_path):
+    """onnxruntime's dynamic int8 graph (DynamicQuantizeLinear, MatMulInteger
+    on a constant s8 weight, scale multiply) through the C API: the integer
+    matmul runs on the kernel, with 2 threads as with 1, and the result is
+    the ONNX definition's."""
+    rng = np.random.default_rng(13)
+    k, n = 200, 300
+    w = rng.integers(-127, 128, size=(k, n)).astype(np.int8)
+    ws = (rng.random(n) * 0.01 + 0.001).astype(np.float32)
+    nodes = [h.make_node("DynamicQuantizeLinear", ["x"], ["xq", "xs", "xz"]),
+             h.make_node("MatMulInteger", ["xq", "w", "xz"], ["acc"]),
+             h.make_node("Cast", ["acc"], ["accf"], to=T.FLOAT),
+             h.make_node("Mul", ["xs", "ws"], ["sc"]),
+             h.make_node("Mul", ["accf", "sc"], ["y"])]
+    g = h.make_graph(nodes, "dyn", [h.make_tensor_value_info("x", T.FLOAT, ["m", k])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)],
+                     [nh.from_array(w, "w"), nh.from_array(ws, "ws")])
+    path = tmp_path / "dyn.onnx"
+    onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 17)]), str(path))
+    assert uses_qmatmul_kernel(qcc_bin, path)
+    subprocess.run([str(qcc_bin), str(path), "-o", str(tmp_path / "dyn"), "--name=dyn"],
+                   check=True, capture_output=True)
+    x = rng.standard_normal((37, k)).astype(np.float32)
+    one = _run_capi(tmp_path, "dyn", x, 1)
+    np.testing.assert_array_equal(_run_capi(tmp_path, "dyn", x, 2), one)
+    # DynamicQuantizeLinear by its definition (round half to even).
+    lo, hi = min(x.min(), 0.0), max(x.max(), 0.0)
+    xs = np.float32((hi - lo) / 255)
+    xz = np.clip(np.rint(-lo / xs), 0, 255)
+    xq = np.clip(np.rint(x / xs) + xz, 0, 255)
+    ref = ((xq - xz) @ w.astype(np.float64)) * (xs * ws)
+    np.testing.assert_allclose(one, ref, rtol=1e-5, atol=1e-6)

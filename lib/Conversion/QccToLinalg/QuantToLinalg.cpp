@@ -384,6 +384,8 @@ AffineMap matmulZpMap(MLIRContext *ctx, Value operand, Value zp, int64_t dim) {
 struct LowerQMatMul : OpRewritePattern<QMatMulOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(QMatMulOp op, PatternRewriter &b) const override {
+    if (op.getRhs().getType().getEncoding())
+      return op.emitOpError("packed weights are read by target kernels only"), failure();
     Location loc = op.getLoc();
     MLIRContext *ctx = b.getContext();
     int64_t rowDim = std::max<int64_t>(ttype(op.getLhs()).getRank() - 2, 0);

@@ -95,6 +95,7 @@ void qcc::buildCPULoweringPipeline(OpPassManager &pm, const ResolvedTarget &targ
   pack.layout = qgemmLayout(target);
   pm.addPass(createQccPackWeights(pack));
   pm.addPass(createQccQLinearToRuntime());
+  pm.addPass(createQccQMatMulToRuntime());
   pm.addPass(std::make_unique<CheckCodegenSupport>());
   // Graph cleanup.
   pm.addPass(createCanonicalizerPass());

@@ -68,6 +68,24 @@ def QccMatmulToRuntime : Pass<"qcc-matmul-to-runtime", "mlir::ModuleOp"> {
   ];
 }
 
+def QccQMatMulToRuntime : Pass<"qcc-qmatmul-to-runtime", "mlir::ModuleOp"> {
+  let summary = "run integer matmuls with packed weights through the quantized kernels";
+  let description = [{
+    Replaces each `qcc.qmatmul` whose rhs is a `qcc.packed_constant` (see
+    qcc-pack-weights) by a call to `qcc_rt_qmatmul` on buffers: the lhs rows
+    (all leading dims collapsed into M), its zero point (an empty buffer
+    when there is none; one value or one per row), whether the lhs is
+    unsigned, the packed bytes (a 64-byte aligned constant global) and a
+    new int32 output buffer. The results are those of the reference
+    lowering, bit for bit.
+  }];
+  let dependentDialects = [
+    "::mlir::bufferization::BufferizationDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def QccQLinearToRuntime : Pass<"qcc-qlinear-to-runtime", "mlir::ModuleOp"> {
   let summary = "run linear layers with packed weights through the quantized kernels";
   let description = [{

@@ -4,7 +4,9 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
 
 namespace qcc {
 
@@ -21,6 +23,15 @@ mlir::Value runtimeContext(mlir::OpBuilder &b, mlir::Location loc, mlir::func::F
 /// The aligned pointer of `memref` as an i64. Through a memref.view the
 /// view's byte shift is added: MLIR folds a view's pointer to its source's.
 mlir::Value alignedPointerAsI64(mlir::OpBuilder &b, mlir::Location loc, mlir::Value memref);
+
+/// The bytes of packed weight `packed` as a private 64-byte aligned constant
+/// global of `module` (renamed on a name collision).
+mlir::memref::GlobalOp packedWeightGlobal(mlir::ModuleOp module, mlir::SymbolTable &symbols,
+                                          mlir::Operation *packed);
+
+/// `m` (rank >= 1, last dim `cols`) as a 2-D memref of rows: every leading
+/// dim collapsed into one, a vector taken as one row.
+mlir::Value memrefRows(mlir::OpBuilder &b, mlir::Location loc, mlir::Value m, int64_t cols);
 
 } // namespace qcc
 

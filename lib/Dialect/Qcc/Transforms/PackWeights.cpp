@@ -8,6 +8,12 @@
 // Everything the kernel reads is in those bytes, so the scale and zero point
 // constants fall away once the layer is lowered.
 //
+// The constant [K, N] weight of a qcc.qmatmul (ONNX MatMulInteger) is packed
+// the same way for the int8 kernels' int32 variant: one group over all of K,
+// the values stored minus their zero point, and each column's sum of them
+// where the scales go. The kernels need those centered values in
+// [-127, 127]; a weight with any outside keeps the reference lowering.
+//
 //===----------------------------------------------------------------------===//
 #include "qcc/Dialect/Qcc/Transforms/Passes.h"
 #include "qcc/Dialect/Qcc/Transforms/PatternUtils.h"
@@ -29,6 +35,10 @@ namespace {
 constexpr int64_t kMagic = 0x31574351; // "QCW1"
 constexpr int64_t kHeaderBytes = 64;
 constexpr int64_t kF16Scales = 1; // QCC_RT_QWEIGHT_F16_SCALES
+constexpr int64_t kIntSums = 2;   // QCC_RT_QWEIGHT_INT_SUMS
+
+/// Byte of 8-bit weight (kg, c) within its block: 4 K-steps deep per column.
+int64_t int8Offset(int64_t kg, int64_t c, int64_t nr) { return (kg / 4) * nr * 4 + c * 4 + kg % 4; }
 
 void putI64(std::vector<char> &bytes, size_t at, int64_t v) {
   for (int i = 0; i < 8; ++i)
@@ -46,6 +56,75 @@ struct PackWeights : qcc::impl::QccPackWeightsBase<PackWeights> {
       return signalPassFailure();
     }
     getOperation().walk([&](QLinearOp op) { pack(op); });
+    getOperation().walk([&](QMatMulOp op) { pack(op); });
+  }
+
+  /// The packed constant replacing weight `w` of `op`.
+  Value packedConstant(Operation *op, RankedTensorType wType, int64_t group,
+                       QuantParamsAttr params, const std::vector<char> &bytes) {
+    OpBuilder b(op);
+    auto enc = PackedEncodingAttr::get(op->getContext(), layout, {group, nr}, params);
+    auto packedType = RankedTensorType::get(wType.getShape(), wType.getElementType(), enc);
+    auto dataType = RankedTensorType::get({int64_t(bytes.size())}, b.getI8Type());
+    return b.create<PackedConstantOp>(op->getLoc(), packedType,
+                                      DenseElementsAttr::getFromRawBuffer(dataType, bytes));
+  }
+
+  void pack(QMatMulOp op) {
+    auto wType = op.getRhs().getType();
+    auto aType = op.getLhs().getType();
+    QuantParamsAttr params = op.getRhsParams();
+    if (wType.getEncoding() || !wType.hasStaticShape() || wType.getRank() != 2 ||
+        params.getBits() != 8 || op.getLhsParams().getBits() != 8 ||
+        params.getScaleType().isF16())
+      return;
+    // The kernel takes one lhs zero point, or one per row of a 2-D lhs.
+    if (Value z = op.getLhsZeroPoint()) {
+      auto zType = cast<RankedTensorType>(z.getType());
+      bool scalar = zType.getNumElements() == 1 && zType.getRank() <= 1;
+      bool perRow = aType.getRank() == 2 && zType.getRank() == 1 &&
+                    zType.getDimSize(0) == aType.getDimSize(0) && !zType.isDynamicDim(0);
+      if (!scalar && !perRow)
+        return;
+    }
+    int64_t K = wType.getDimSize(0), N = wType.getDimSize(1);
+    auto q = constantInts(op.getRhs(), params.getIsSigned());
+    if (!q)
+      return;
+    std::vector<int64_t> zp;
+    if (Value z = op.getRhsZeroPoint()) {
+      auto v = constantInts(z, params.getIsSigned());
+      if (!v || (v->size() != 1 && int64_t(v->size()) != N))
+        return;
+      zp = std::move(*v);
+    }
+    auto centered = [&](int64_t k, int64_t n) {
+      return (*q)[k * N + n] - (zp.empty() ? 0 : zp[zp.size() == 1 ? 0 : n]);
+    };
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t n = 0; n < N; ++n)
+        if (std::abs(centered(k, n)) > 127)
+          return;
+
+    int64_t group = llvm::alignTo(std::max<int64_t>(K, 1), 8);
+    int64_t tiles = llvm::divideCeil(N, nr);
+    int64_t sumsAt = group * nr, blockBytes = sumsAt + 4 * nr + nr;
+    std::vector<char> bytes(kHeaderBytes + tiles * blockBytes, 0);
+    int64_t header[] = {kMagic, 8, K, N, group, nr, kIntSums};
+    for (auto [i, v] : llvm::enumerate(header))
+      putI64(bytes, 8 * i, v);
+    for (int64_t t = 0; t < tiles; ++t)
+      for (int64_t c = 0; c < nr && t * nr + c < N; ++c) {
+        size_t blk = kHeaderBytes + t * blockBytes;
+        int32_t sum = 0;
+        for (int64_t k = 0; k < K; ++k) {
+          int64_t v = centered(k, t * nr + c);
+          bytes[blk + int8Offset(k, c, nr)] = char(v);
+          sum += int32_t(v);
+        }
+        std::memcpy(&bytes[blk + sumsAt + 4 * c], &sum, 4);
+      }
+    op.getRhsMutable().assign(packedConstant(op, wType, group, params, bytes));
   }
 
   void pack(QLinearOp op) {
@@ -136,7 +215,7 @@ struct PackWeights : qcc::impl::QccPackWeightsBase<PackWeights> {
             // Past K the weight equals the zero point: it dequantizes to 0.
             int32_t v = k < K ? int32_t((*q)[k * N + n]) + offset : z;
             if (bits == 8) {
-              bytes[blk + (kg / 4) * nr * 4 + c * 4 + kg % 4] = char(v);
+              bytes[blk + int8Offset(kg, c, nr)] = char(v);
             } else {
               size_t at = blk + (kg / 8) * nr * 4 + c * 4 + kg % 4;
               int shift = (kg % 8) / 4 * 4;
@@ -146,13 +225,7 @@ struct PackWeights : qcc::impl::QccPackWeightsBase<PackWeights> {
         }
       }
 
-    OpBuilder b(op);
-    auto enc = PackedEncodingAttr::get(op.getContext(), layout, {group, nr}, params);
-    auto packedType = RankedTensorType::get(wType.getShape(), wType.getElementType(), enc);
-    auto dataType = RankedTensorType::get({int64_t(bytes.size())}, b.getI8Type());
-    Value packed = b.create<PackedConstantOp>(
-        op.getLoc(), packedType, DenseElementsAttr::getFromRawBuffer(dataType, bytes));
-    op.getWeightMutable().assign(packed);
+    op.getWeightMutable().assign(packedConstant(op, wType, group, params, bytes));
   }
 };
 } // namespace

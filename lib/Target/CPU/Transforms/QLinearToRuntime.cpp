@@ -31,24 +31,12 @@ struct QLinearToRuntime : qcc::impl::QccQLinearToRuntimeBase<QLinearToRuntime> {
       auto packed = op.getWeight().getDefiningOp<qcc::PackedConstantOp>();
       memref::GlobalOp &global = globals[packed];
       if (!global)
-        global = makeGlobal(module, symbols, packed);
+        global = qcc::packedWeightGlobal(module, symbols, packed);
       lower(module, op, global);
     }
     for (auto [packed, global] : globals)
       if (packed->use_empty())
         packed->erase();
-  }
-
-  memref::GlobalOp makeGlobal(ModuleOp module, SymbolTable &symbols,
-                              qcc::PackedConstantOp packed) {
-    auto data = cast<DenseElementsAttr>(packed.getValue());
-    auto type = MemRefType::get(data.getType().getShape(), data.getType().getElementType());
-    OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
-    auto global = b.create<memref::GlobalOp>(
-        packed.getLoc(), "qcc_qweight", b.getStringAttr("private"), type, data,
-        /*constant=*/true, b.getI64IntegerAttr(64));
-    symbols.insert(global); // renames on collision
-    return global;
   }
 
   void lower(ModuleOp module, qcc::QLinearOp op, memref::GlobalOp global) {
@@ -62,25 +50,12 @@ struct QLinearToRuntime : qcc::impl::QccQLinearToRuntimeBase<QLinearToRuntime> {
     int64_t K = op.getWeight().getType().getDimSize(0);
     int64_t N = op.getWeight().getType().getDimSize(1);
 
-    // Rows: every leading dim collapsed into M (a vector is one row).
-    auto rows = [&](Value m, int64_t cols) -> Value {
-      if (rank == 1)
-        return b.create<memref::ExpandShapeOp>(loc, ArrayRef<int64_t>{1, cols}, m,
-                                               ArrayRef<ReassociationIndices>{{0, 1}});
-      if (rank == 2)
-        return m;
-      ReassociationIndices lead;
-      for (int64_t i = 0; i + 1 < rank; ++i)
-        lead.push_back(i);
-      return b.create<memref::CollapseShapeOp>(
-          loc, m, ArrayRef<ReassociationIndices>{lead, {rank - 1}});
-    };
     auto dynamic2d = MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic}, f32);
     auto dynamic1d = [&](Type elt) { return MemRefType::get({ShapedType::kDynamic}, elt); };
 
     Value x = b.create<bufferization::ToMemrefOp>(
         loc, MemRefType::get(xType.getShape(), f32), op.getInput());
-    x = b.create<memref::CastOp>(loc, dynamic2d, rows(x, K));
+    x = b.create<memref::CastOp>(loc, dynamic2d, qcc::memrefRows(b, loc, x, K));
 
     Value w = b.create<memref::GetGlobalOp>(loc, global.getType(), global.getSymName());
     w = b.create<memref::CastOp>(loc, dynamic1d(b.getI8Type()), w);
@@ -99,7 +74,7 @@ struct QLinearToRuntime : qcc::impl::QccQLinearToRuntimeBase<QLinearToRuntime> {
         dynSizes.push_back(b.create<tensor::DimOp>(loc, op.getInput(), i));
     auto outType = MemRefType::get(yType.getShape(), f32);
     Value out = b.create<memref::AllocOp>(loc, outType, dynSizes, b.getI64IntegerAttr(64));
-    Value y = b.create<memref::CastOp>(loc, dynamic2d, rows(out, N));
+    Value y = b.create<memref::CastOp>(loc, dynamic2d, qcc::memrefRows(b, loc, out, N));
 
     Value act = b.create<arith::ConstantIntOp>(loc, op.getActParams() ? 1 : 0, 64);
     FloatAttr staticScale = op.getActScaleAttr();

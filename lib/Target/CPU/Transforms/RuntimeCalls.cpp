@@ -3,6 +3,7 @@
 
 #include "qcc/Target/CPU/Passes.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
+#include "qcc/Dialect/Qcc/IR/QccOps.h"
 
 using namespace mlir;
 
@@ -43,4 +44,30 @@ Value qcc::alignedPointerAsI64(OpBuilder &b, Location loc, Value memref) {
   if (byteShift)
     p = b.create<arith::AddIOp>(loc, p, byteShift);
   return b.create<arith::IndexCastOp>(loc, b.getI64Type(), p);
+}
+
+memref::GlobalOp qcc::packedWeightGlobal(ModuleOp module, SymbolTable &symbols,
+                                         Operation *packed) {
+  auto data = cast<DenseElementsAttr>(cast<PackedConstantOp>(packed).getValue());
+  auto type = MemRefType::get(data.getType().getShape(), data.getType().getElementType());
+  OpBuilder b = OpBuilder::atBlockBegin(module.getBody());
+  auto global = b.create<memref::GlobalOp>(packed->getLoc(), "qcc_qweight",
+                                           b.getStringAttr("private"), type, data,
+                                           /*constant=*/true, b.getI64IntegerAttr(64));
+  symbols.insert(global); // renames on collision
+  return global;
+}
+
+Value qcc::memrefRows(OpBuilder &b, Location loc, Value m, int64_t cols) {
+  int64_t rank = cast<MemRefType>(m.getType()).getRank();
+  if (rank == 1)
+    return b.create<memref::ExpandShapeOp>(loc, ArrayRef<int64_t>{1, cols}, m,
+                                           ArrayRef<ReassociationIndices>{{0, 1}});
+  if (rank == 2)
+    return m;
+  ReassociationIndices lead;
+  for (int64_t i = 0; i + 1 < rank; ++i)
+    lead.push_back(i);
+  return b.create<memref::CollapseShapeOp>(loc, m,
+                                           ArrayRef<ReassociationIndices>{lead, {rank - 1}});
 }

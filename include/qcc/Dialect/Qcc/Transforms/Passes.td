@@ -202,7 +202,7 @@ def QccMergeSiblingLinears : Pass<"qcc-merge-sibling-linears", "mlir::func::Func
 }
 
 def QccPackWeights : Pass<"qcc-pack-weights", "mlir::ModuleOp"> {
-  let summary = "pack quantized linear weights into the kernels' tile layout";
+  let summary = "pack quantized linear and integer matmul weights into the kernels' tile layout";
   let description = [{
     Replaces the constant integer weight of each `qcc.qlinear` that the
     quantized kernels can run by a `qcc.packed_constant` whose type carries
@@ -216,7 +216,14 @@ def QccPackWeights : Pass<"qcc-pack-weights", "mlir::ModuleOp"> {
 
     Packed: int4 (signed or with zero points) and signed int8 without zero
     points, per group of a multiple of 8, per column or per tensor. Other
-    weights keep their plain constants and the reference lowering. The pass
+    weights keep their plain constants and the reference lowering.
+
+    The constant `[K, N]` rhs of a `qcc.qmatmul` (8-bit, zero point per
+    tensor or per column) is packed for the kernels' int32 variant: one
+    group over K, values stored minus their zero point, and each column's
+    int32 sum of them in place of the scales (header flag 2). The kernels
+    need those centered values in [-127, 127] and one lhs zero point (or one
+    per row of a 2-D lhs); other integer matmuls are left alone. The pass
     does nothing without a `layout` (the CPU pipeline names the layout of
     the kernel variant it links for the target).
   }];

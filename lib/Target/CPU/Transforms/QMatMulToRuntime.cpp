@@ -1,0 +1,102 @@
+//===- QMatMulToRuntime.cpp - packed integer matmuls through the runtime --===//
+#include "qcc/Target/CPU/Passes.h"
+
+#include "mlir/IR/SymbolTable.h"
+#include "qcc/Dialect/Qcc/IR/QccOps.h"
+#include "qcc/Target/CPU/RuntimeCalls.h"
+
+namespace qcc {
+#define GEN_PASS_DEF_QCCQMATMULTORUNTIME
+#include "qcc/Target/CPU/Passes.h.inc"
+} // namespace qcc
+
+using namespace mlir;
+
+namespace {
+constexpr char kQMatMul[] = "qcc_rt_qmatmul";
+
+struct QMatMulToRuntime : qcc::impl::QccQMatMulToRuntimeBase<QMatMulToRuntime> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<qcc::QMatMulOp> ops;
+    module.walk([&](qcc::QMatMulOp op) {
+      if (op.getRhs().getDefiningOp<qcc::PackedConstantOp>())
+        ops.push_back(op);
+    });
+    if (ops.empty())
+      return;
+    SymbolTable symbols(module);
+    DenseMap<Operation *, memref::GlobalOp> globals;
+    for (qcc::QMatMulOp op : ops) {
+      Operation *packed = op.getRhs().getDefiningOp();
+      memref::GlobalOp &global = globals[packed];
+      if (!global)
+        global = qcc::packedWeightGlobal(module, symbols, packed);
+      lower(module, op, global);
+    }
+    for (auto [packed, global] : globals)
+      if (packed->use_empty())
+        packed->erase();
+  }
+
+  void lower(ModuleOp module, qcc::QMatMulOp op, memref::GlobalOp global) {
+    MLIRContext *ctx = &getContext();
+    OpBuilder b(op);
+    Location loc = op.getLoc();
+    Type i8 = b.getI8Type(), i32 = b.getI32Type();
+    auto aType = op.getLhs().getType();
+    auto yType = op.getType();
+    int64_t K = op.getRhs().getType().getDimSize(0);
+    int64_t N = op.getRhs().getType().getDimSize(1);
+    auto dynamic2d = [&](Type elt) {
+      return MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic}, elt);
+    };
+    auto dynamic1d = MemRefType::get({ShapedType::kDynamic}, i8);
+
+    Value a = b.create<bufferization::ToMemrefOp>(loc, MemRefType::get(aType.getShape(), i8),
+                                                  op.getLhs());
+    a = b.create<memref::CastOp>(loc, dynamic2d(i8), qcc::memrefRows(b, loc, a, K));
+
+    // The zero point as a 1-D buffer: empty, one value, or one per row.
+    Value zp;
+    if (Value z = op.getLhsZeroPoint()) {
+      auto zType = cast<RankedTensorType>(z.getType());
+      if (zType.getRank() == 0)
+        z = b.create<tensor::ExpandShapeOp>(loc, RankedTensorType::get({1}, i8), z,
+                                            ArrayRef<ReassociationIndices>{});
+      auto zt = cast<RankedTensorType>(z.getType());
+      zp = b.create<bufferization::ToMemrefOp>(loc, MemRefType::get(zt.getShape(), i8), z);
+    } else {
+      zp = b.create<memref::AllocaOp>(loc, MemRefType::get({0}, i8));
+    }
+    zp = b.create<memref::CastOp>(loc, dynamic1d, zp);
+
+    Value w = b.create<memref::GetGlobalOp>(loc, global.getType(), global.getSymName());
+    w = b.create<memref::CastOp>(loc, dynamic1d, w);
+
+    SmallVector<Value> dynSizes;
+    for (int64_t i = 0; i < yType.getRank(); ++i)
+      if (yType.isDynamicDim(i))
+        dynSizes.push_back(b.create<tensor::DimOp>(loc, op.getLhs(), i));
+    auto outType = MemRefType::get(yType.getShape(), i32);
+    Value out = b.create<memref::AllocOp>(loc, outType, dynSizes, b.getI64IntegerAttr(64));
+    Value y = b.create<memref::CastOp>(loc, dynamic2d(i32), qcc::memrefRows(b, loc, out, N));
+
+    Value isUnsigned =
+        b.create<arith::ConstantIntOp>(loc, op.getLhsParams().getIsSigned() ? 0 : 1, 64);
+    Value context = qcc::runtimeContext(b, loc, op->getParentOfType<func::FuncOp>());
+    func::FuncOp fn = qcc::lookupOrDeclareRuntimeFunc(
+        module, kQMatMul,
+        FunctionType::get(ctx,
+                          {context.getType(), dynamic2d(i8), dynamic1d, b.getI64Type(),
+                           dynamic1d, dynamic2d(i32)},
+                          {}),
+        /*cInterface=*/true);
+    b.create<func::CallOp>(loc, fn, ValueRange{context, a, zp, isUnsigned, w, y});
+    Value result = b.create<bufferization::ToTensorOp>(loc, yType, out, /*restrict=*/true,
+                                                       /*writable=*/true);
+    op.replaceAllUsesWith(result);
+    op.erase();
+  }
+};
+} // namespace
