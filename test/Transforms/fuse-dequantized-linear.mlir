@@ -1,19 +1,44 @@
 // RUN: qcc-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(qcc-fuse-dequantized-linear))' | FileCheck %s
 
-// A per-column int8 weight given as dequantize(constant) becomes a
-// weight-only linear layer on the same integers and scales; the dequantized
-// activations stay its float input.
+// Dequantized u8 activations (one scale) times a dequantized per-column
+// int8 weight: the scales factor out of the sum, so the product becomes an
+// integer matmul of the two integer tensors (zero points kept) scaled by
+// s_a * s_w per column.
 // CHECK-LABEL: func @per_channel
-// CHECK-DAG: %[[W:.*]] = arith.constant dense<{{.*}}> : tensor<4x2xi8>
+// CHECK-SAME: (%[[Q:.*]]: tensor<?x4xi8>)
 // CHECK-DAG: %[[S:.*]] = arith.constant dense<[1.000000e-01, 2.000000e-01]> : tensor<2xf32>
-// CHECK: %[[X:.*]] = qcc.dequantize <u8, per_tensor, asymmetric>
-// CHECK: qcc.qlinear %[[X]], %[[W]], %[[S]] {weight_params = #qcc.qparams<s8, per_axis(1)>} : (tensor<?x4xf32>, tensor<4x2xi8>, tensor<2xf32>) -> tensor<?x2xf32>
-// CHECK-NOT: qcc.matmul
+// CHECK-DAG: %[[W:.*]] = arith.constant dense<{{.*}}> : tensor<4x2xi8>
+// CHECK-DAG: %[[XS:.*]] = arith.constant dense<5.000000e-01> : tensor<f32>
+// CHECK-DAG: %[[XZ:.*]] = arith.constant dense<-128> : tensor<i8>
+// CHECK: %[[ACC:.*]] = qcc.qmatmul %[[Q]], %[[W]] lhs_zp %[[XZ]] : tensor<i8> {lhs_params = #qcc.qparams<u8, per_tensor, asymmetric>, rhs_params = #qcc.qparams<s8, per_axis(1)>} : (tensor<?x4xi8>, tensor<4x2xi8>) -> tensor<?x2xi32>
+// CHECK: %[[SC:.*]] = qcc.mul %[[XS]], %[[S]] : (tensor<f32>, tensor<2xf32>) -> tensor<2xf32>
+// CHECK: %[[F:.*]] = qcc.cast %[[ACC]] : tensor<?x2xi32> -> tensor<?x2xf32>
+// CHECK: %[[Y:.*]] = qcc.mul %[[F]], %[[SC]]
+// CHECK: return %[[Y]]
 func.func @per_channel(%q: tensor<?x4xi8>) -> tensor<?x2xf32> {
   %xs = arith.constant dense<0.5> : tensor<f32>
   %xz = arith.constant dense<-128> : tensor<i8>
   %x = qcc.dequantize <u8, per_tensor, asymmetric> %q, %xs, %xz : (tensor<?x4xi8>, tensor<f32>, tensor<i8>) -> tensor<?x4xf32>
   %w = arith.constant dense<[[1, -2], [3, 4], [-5, 6], [7, 127]]> : tensor<4x2xi8>
+  %s = arith.constant dense<[0.1, 0.2]> : tensor<2xf32>
+  %wd = qcc.dequantize <s8, per_axis(1)> %w, %s : (tensor<4x2xi8>, tensor<2xf32>) -> tensor<4x2xf32>
+  %y = qcc.matmul %x, %wd : (tensor<?x4xf32>, tensor<4x2xf32>) -> tensor<?x2xf32>
+  return %y : tensor<?x2xf32>
+}
+
+// -----
+
+// A weight value of -128 is outside the int8 kernels' range: the layer
+// stays a weight-only linear on the dequantized activations.
+// CHECK-LABEL: func @outside_kernel_range
+// CHECK: %[[X:.*]] = qcc.dequantize <u8, per_tensor, asymmetric>
+// CHECK: qcc.qlinear %[[X]], %{{.*}}, %{{.*}} {weight_params = #qcc.qparams<s8, per_axis(1)>} : (tensor<?x4xf32>, tensor<4x2xi8>, tensor<2xf32>) -> tensor<?x2xf32>
+// CHECK-NOT: qcc.qmatmul
+func.func @outside_kernel_range(%q: tensor<?x4xi8>) -> tensor<?x2xf32> {
+  %xs = arith.constant dense<0.5> : tensor<f32>
+  %xz = arith.constant dense<-128> : tensor<i8>
+  %x = qcc.dequantize <u8, per_tensor, asymmetric> %q, %xs, %xz : (tensor<?x4xi8>, tensor<f32>, tensor<i8>) -> tensor<?x4xf32>
+  %w = arith.constant dense<[[1, -2], [3, 4], [-5, 6], [7, -128]]> : tensor<4x2xi8>
   %s = arith.constant dense<[0.1, 0.2]> : tensor<2xf32>
   %wd = qcc.dequantize <s8, per_axis(1)> %w, %s : (tensor<4x2xi8>, tensor<2xf32>) -> tensor<4x2xf32>
   %y = qcc.matmul %x, %wd : (tensor<?x4xf32>, tensor<4x2xf32>) -> tensor<?x2xf32>

@@ -2,6 +2,7 @@
 numpy reference with onnxruntime, then imported by qcc (op counts, shapes),
 as are onnxruntime-quantized variants of them."""
 import re
+import subprocess
 
 import numpy as np
 import onnxruntime as ort
@@ -199,6 +200,31 @@ def test_llama_quantized_import(qcc_bin, tmp_path, kind):
     _check_quantized(kind, import_model(qcc_bin, dst), weight_matmuls=cfg.layers * 7 + 1)
 
 
+def _kernel_calls(qcc_bin, path, fn):
+    llvm = subprocess.run([str(qcc_bin), str(path), "--emit=llvm-dialect"], capture_output=True,
+                          text=True, check=True).stdout
+    return len(re.findall(rf"llvm\.call @{fn}\(", llvm))
+
+
+def test_minilm_dynamic_int8_compiles_and_matches_onnxruntime(qcc_bin, tmp_path, minilm_onnx):
+    """onnxruntime's dynamically quantized MiniLM (DynamicQuantizeLinear +
+    MatMulInteger, s8 weights) compiled as it is: the integer matmuls run on
+    the int8 kernel, exact in int32 as the ONNX definition is, so the
+    embeddings equal onnxruntime's run of the definition up to float
+    summation order elsewhere."""
+    ids, mask = minilm.Tokenizer().batch(SENTENCES[:3])
+    feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+    dst = tmp_path / "minilm_dynamic.onnx"
+    _quantize("dynamic", minilm_onnx, dst, None)
+    assert _kernel_calls(qcc_bin, dst, "qcc_rt_qmatmul") == 36
+    got = CompiledModel(qcc_bin, dst, tmp_path)(feeds)[0]
+    want = session(dst).run(None, feeds)[0]
+    valid = mask.astype(bool)
+    cos = (got * want).sum(-1) / np.linalg.norm(got, axis=-1) / np.linalg.norm(want, axis=-1)
+    assert cos[valid].min() > 0.9999
+    np.testing.assert_allclose(got[valid], want[valid], rtol=1e-3, atol=1e-3)
+
+
 def test_minilm_qdq_compiles_and_matches_onnxruntime(qcc_bin, tmp_path, minilm_onnx):
     """onnxruntime's QDQ MiniLM compiled as it is, without re-quantizing: its
     int8 weights feed qcc's kernels (qcc-fuse-dequantized-linear) and data
@@ -210,6 +236,8 @@ def test_minilm_qdq_compiles_and_matches_onnxruntime(qcc_bin, tmp_path, minilm_o
     feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
     dst = tmp_path / "minilm_qdq.onnx"
     _quantize("qdq", minilm_onnx, dst, [feeds])
+    # Every linear layer's u8 x s8 product runs on the int8 kernel.
+    assert _kernel_calls(qcc_bin, dst, "qcc_rt_qmatmul") == 36
     got = CompiledModel(qcc_bin, dst, tmp_path)(feeds)[0]
     want = session(dst).run(None, feeds)[0]
     valid = mask.astype(bool)

@@ -132,7 +132,7 @@ def test_qdq_linear_matches_onnxruntime(qcc_bin, tmp_path, layout):
     """A QDQ-format linear layer (int8 weight per output channel, uint8
     activations per tensor) as onnxruntime's quantizer writes it, as a
     MatMul of a [K, N] weight or a Gemm of an [N, K] weight with transB: in
-    both the integer weights reach the packed kernel."""
+    both the integer activations and weights reach the int8 kernel."""
     rng = np.random.default_rng(5)
     w = rng.integers(-127, 128, size=(32, 8)).astype(np.int8)
     ws = (rng.random(8) * 0.01 + 0.001).astype(np.float32)
@@ -154,7 +154,8 @@ def test_qdq_linear_matches_onnxruntime(qcc_bin, tmp_path, layout):
           nh.from_array(np.array(128, np.uint8), "xz")])
     llvm = subprocess.run([str(qcc_bin), str(path), "--emit=llvm-dialect"], capture_output=True,
                           text=True, check=True).stdout
-    assert "qcc_rt_qlinear" in llvm
+    # Integer activations and weights: the int8 kernel's integer matmul.
+    assert "qcc_rt_qmatmul" in llvm
     x = rng.standard_normal((4, 32)).astype(np.float32) * 2
     x[0, :4] = [100.0, -100.0, 0.01, 0.03]  # saturates; rounds half to even
     got = CompiledModel(qcc_bin, path, tmp_path)({"x": x})[0]

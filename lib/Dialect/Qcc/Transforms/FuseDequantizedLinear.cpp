@@ -5,8 +5,16 @@
 // would rebuild the float weight matrix; as qcc.qlinear the integers go
 // straight to the packed low-bit kernels, as weights qcc quantized itself do.
 //
+// When the activations are themselves dequantized 8-bit integers with one
+// scale (QDQ activations, QLinearMatMul) and the weight is 8-bit per column
+// or per tensor, the scales factor out of the sum:
+//   matmul(dq(qa), dq(W)) = float(qmatmul(qa, W)) * (s_a * s_w)
+// so the product runs on the int8 kernels in exact integers (one rounding
+// instead of one per product) and the float activations never exist.
+//
 //===----------------------------------------------------------------------===//
 #include "qcc/Dialect/Qcc/Transforms/Passes.h"
+#include "qcc/Dialect/Qcc/Transforms/PatternUtils.h"
 
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
@@ -56,11 +64,75 @@ struct FuseDequantizedWeight : OpRewritePattern<MatMulOp> {
   }
 };
 
+/// The int8 kernels take weights whose values minus their zero point lie in
+/// [-127, 127] (see qcc-pack-weights).
+bool fitsIntegerKernels(DequantizeOp dq) {
+  QuantParamsAttr params = dq.getParams();
+  auto q = constantInts(dq.getInput(), params.getIsSigned());
+  if (!q)
+    return false;
+  std::vector<int64_t> zp;
+  if (Value z = dq.getZeroPoint()) {
+    auto v = constantInts(z, params.getIsSigned());
+    if (!v)
+      return false;
+    zp = std::move(*v);
+  }
+  int64_t n = cast<RankedTensorType>(dq.getInput().getType()).getDimSize(1);
+  for (size_t i = 0; i < q->size(); ++i) {
+    int64_t z = zp.empty() ? 0 : zp[zp.size() == 1 ? 0 : int64_t(i) % n];
+    if (std::abs((*q)[i] - z) > 127)
+      return false;
+  }
+  return true;
+}
+
+/// matmul(dequantize(qa) per tensor, dequantize(W)) with an 8-bit constant
+/// [K, N] W per column or per tensor -> float(qmatmul(qa, W)) * (s_a * s_w).
+struct FuseDequantizedMatmul : OpRewritePattern<MatMulOp> {
+  FuseDequantizedMatmul(MLIRContext *ctx) : OpRewritePattern(ctx, /*benefit=*/2) {}
+
+  LogicalResult matchAndRewrite(MatMulOp op, PatternRewriter &b) const override {
+    auto a = op.getLhs().getDefiningOp<DequantizeOp>();
+    auto w = op.getRhs().getDefiningOp<DequantizeOp>();
+    if (!a || !w)
+      return failure();
+    QuantParamsAttr ap = a.getParams(), wp = w.getParams();
+    auto aType = cast<RankedTensorType>(a.getInput().getType());
+    auto wType = cast<RankedTensorType>(w.getInput().getType());
+    auto resultType = op.getType();
+    if (ap.getBits() != 8 || ap.getGranularity() != Granularity::PerTensor ||
+        cast<RankedTensorType>(a.getScale().getType()).getNumElements() != 1)
+      return b.notifyMatchFailure(op, "activations are not 8-bit with one scale");
+    if (wp.getBits() != 8 || wType.getRank() != 2 || !wType.hasStaticShape() ||
+        (wp.getGranularity() == Granularity::PerAxis && wp.getAxis() != 1) ||
+        wp.getGranularity() == Granularity::PerGroup)
+      return b.notifyMatchFailure(op, "weight is not [K, N] 8-bit per column or per tensor");
+    if (!isConstant(w.getScale()) || !fitsIntegerKernels(w))
+      return b.notifyMatchFailure(op, "weight is not constant or not in the kernels' range");
+    if (!resultType.getElementType().isF32() || aType.getRank() < 1 ||
+        resultType.getRank() != aType.getRank())
+      return failure();
+    Value sa = a.getScale(), sw = w.getScale();
+    auto saType = cast<RankedTensorType>(sa.getType()), swType = cast<RankedTensorType>(sw.getType());
+    if (!saType.getElementType().isF32() || !swType.getElementType().isF32())
+      return b.notifyMatchFailure(op, "scales are not f32");
+    Location loc = op.getLoc();
+    Value acc = b.create<QMatMulOp>(loc, resultType.clone(b.getI32Type()), a.getInput(),
+                                    w.getInput(), a.getZeroPoint(), w.getZeroPoint(), ap, wp);
+    auto scaleType = swType.getRank() >= saType.getRank() ? swType : saType;
+    Value scale = b.create<MulOp>(loc, scaleType, sa, sw);
+    Value y = b.create<CastOp>(loc, resultType, acc);
+    b.replaceOpWithNewOp<MulOp>(op, resultType, y, scale);
+    return success();
+  }
+};
+
 struct FuseDequantizedLinear
     : qcc::impl::QccFuseDequantizedLinearBase<FuseDequantizedLinear> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseDequantizedWeight>(&getContext());
+    patterns.add<FuseDequantizedWeight, FuseDequantizedMatmul>(&getContext());
     (void)applyPatternsAndFoldGreedily(getOperation(), std::move(patterns));
   }
 };

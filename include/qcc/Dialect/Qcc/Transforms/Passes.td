@@ -167,7 +167,7 @@ def QccPropagateScales : Pass<"qcc-propagate-scales", "mlir::func::FuncOp"> {
 }
 
 def QccFuseDequantizedLinear : Pass<"qcc-fuse-dequantized-linear", "mlir::func::FuncOp"> {
-  let summary = "turn matmuls of dequantized constant weights into qcc.qlinear";
+  let summary = "turn matmuls of dequantized constant weights into qcc.qlinear or integer matmuls";
   let description = [{
     Pre-quantized models (QDQ format, QLinearMatMul) give linear weights as
     `qcc.dequantize` of a constant `[K, N]` integer tensor feeding
@@ -175,9 +175,17 @@ def QccFuseDequantizedLinear : Pass<"qcc-fuse-dequantized-linear", "mlir::func::
     `qcc.qlinear` on the same integers, scales, zero points and scheme (4-
     or 8-bit; per output column, per group along K, or per tensor), so the
     weights reach the packed kernels instead of being dequantized on every
-    call. The activations are left as they are: a dequantized input stays
+    call. Other activations are left as they are: a dequantized input stays
     the float operand, so results equal the float definition up to float
     summation order.
+
+    When the activations are themselves a `qcc.dequantize` of 8-bit
+    integers with one scale (QDQ activations) and the weight is 8-bit per
+    column or per tensor with values minus zero point in [-127, 127] (what
+    the int8 kernels take), the scales factor out of the sum instead:
+    `matmul(dq(qa), dq(W))` becomes `float(qcc.qmatmul(qa, W)) * (s_a * s_w)`,
+    an exact integer product rounded once, which the CPU target runs on its
+    int8 kernels.
   }];
   let dependentDialects = ["::qcc::QccDialect"];
 }
