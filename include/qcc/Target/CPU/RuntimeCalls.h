@@ -7,6 +7,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/SymbolTable.h"
+#include "qcc/Dialect/Qcc/IR/QccOps.h"
 
 namespace qcc {
 
@@ -32,6 +33,33 @@ mlir::memref::GlobalOp packedWeightGlobal(mlir::ModuleOp module, mlir::SymbolTab
 /// `m` (rank >= 1, last dim `cols`) as a 2-D memref of rows: every leading
 /// dim collapsed into one, a vector taken as one row.
 mlir::Value memrefRows(mlir::OpBuilder &b, mlir::Location loc, mlir::Value m, int64_t cols);
+
+/// Calls `lower(op, global)` for each op of type OpT in `module` whose
+/// operand `packedOperand(op)` is a qcc.packed_constant, `global` holding
+/// that constant's bytes (one global per constant); constants left unused
+/// are erased.
+template <typename OpT, typename OperandFn, typename LowerFn>
+void lowerPackedOps(mlir::ModuleOp module, OperandFn packedOperand, LowerFn lower) {
+  llvm::SmallVector<OpT> ops;
+  module.walk([&](OpT op) {
+    if (packedOperand(op).template getDefiningOp<PackedConstantOp>())
+      ops.push_back(op);
+  });
+  if (ops.empty())
+    return;
+  mlir::SymbolTable symbols(module);
+  llvm::DenseMap<mlir::Operation *, mlir::memref::GlobalOp> globals;
+  for (OpT op : ops) {
+    mlir::Operation *packed = packedOperand(op).getDefiningOp();
+    mlir::memref::GlobalOp &global = globals[packed];
+    if (!global)
+      global = packedWeightGlobal(module, symbols, packed);
+    lower(op, global);
+  }
+  for (auto [packed, global] : globals)
+    if (packed->use_empty())
+      packed->erase();
+}
 
 } // namespace qcc
 

@@ -18,25 +18,9 @@ constexpr char kQLinear[] = "qcc_rt_qlinear";
 struct QLinearToRuntime : qcc::impl::QccQLinearToRuntimeBase<QLinearToRuntime> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<qcc::QLinearOp> ops;
-    module.walk([&](qcc::QLinearOp op) {
-      if (op.getWeight().getDefiningOp<qcc::PackedConstantOp>())
-        ops.push_back(op);
-    });
-    if (ops.empty())
-      return;
-    SymbolTable symbols(module);
-    DenseMap<Operation *, memref::GlobalOp> globals;
-    for (qcc::QLinearOp op : ops) {
-      auto packed = op.getWeight().getDefiningOp<qcc::PackedConstantOp>();
-      memref::GlobalOp &global = globals[packed];
-      if (!global)
-        global = qcc::packedWeightGlobal(module, symbols, packed);
-      lower(module, op, global);
-    }
-    for (auto [packed, global] : globals)
-      if (packed->use_empty())
-        packed->erase();
+    qcc::lowerPackedOps<qcc::QLinearOp>(
+        module, [](qcc::QLinearOp op) { return op.getWeight(); },
+        [&](qcc::QLinearOp op, memref::GlobalOp global) { lower(module, op, global); });
   }
 
   void lower(ModuleOp module, qcc::QLinearOp op, memref::GlobalOp global) {

@@ -18,25 +18,9 @@ constexpr char kQMatMul[] = "qcc_rt_qmatmul";
 struct QMatMulToRuntime : qcc::impl::QccQMatMulToRuntimeBase<QMatMulToRuntime> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<qcc::QMatMulOp> ops;
-    module.walk([&](qcc::QMatMulOp op) {
-      if (op.getRhs().getDefiningOp<qcc::PackedConstantOp>())
-        ops.push_back(op);
-    });
-    if (ops.empty())
-      return;
-    SymbolTable symbols(module);
-    DenseMap<Operation *, memref::GlobalOp> globals;
-    for (qcc::QMatMulOp op : ops) {
-      Operation *packed = op.getRhs().getDefiningOp();
-      memref::GlobalOp &global = globals[packed];
-      if (!global)
-        global = qcc::packedWeightGlobal(module, symbols, packed);
-      lower(module, op, global);
-    }
-    for (auto [packed, global] : globals)
-      if (packed->use_empty())
-        packed->erase();
+    qcc::lowerPackedOps<qcc::QMatMulOp>(
+        module, [](qcc::QMatMulOp op) { return op.getRhs(); },
+        [&](qcc::QMatMulOp op, memref::GlobalOp global) { lower(module, op, global); });
   }
 
   void lower(ModuleOp module, qcc::QMatMulOp op, memref::GlobalOp global) {
