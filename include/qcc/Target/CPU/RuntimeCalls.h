@@ -34,6 +34,11 @@ mlir::memref::GlobalOp packedWeightGlobal(mlir::ModuleOp module, mlir::SymbolTab
 /// dim collapsed into one, a vector taken as one row.
 mlir::Value memrefRows(mlir::OpBuilder &b, mlir::Location loc, mlir::Value m, int64_t cols);
 
+/// A new 64-byte aligned buffer of `type`, its dynamic dims those of
+/// `dimSource` at the same positions.
+mlir::Value allocResultBuffer(mlir::OpBuilder &b, mlir::Location loc, mlir::RankedTensorType type,
+                              mlir::Value dimSource);
+
 /// Calls `lower(op, global)` for each op of type OpT in `module` whose
 /// operand `packedOperand(op)` is a qcc.packed_constant, `global` holding
 /// that constant's bytes (one global per constant); constants left unused

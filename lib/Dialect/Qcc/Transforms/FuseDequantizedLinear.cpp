@@ -64,29 +64,6 @@ struct FuseDequantizedWeight : OpRewritePattern<MatMulOp> {
   }
 };
 
-/// The int8 kernels take weights whose values minus their zero point lie in
-/// [-127, 127] (see qcc-pack-weights).
-bool fitsIntegerKernels(DequantizeOp dq) {
-  QuantParamsAttr params = dq.getParams();
-  auto q = constantInts(dq.getInput(), params.getIsSigned());
-  if (!q)
-    return false;
-  std::vector<int64_t> zp;
-  if (Value z = dq.getZeroPoint()) {
-    auto v = constantInts(z, params.getIsSigned());
-    if (!v)
-      return false;
-    zp = std::move(*v);
-  }
-  int64_t n = cast<RankedTensorType>(dq.getInput().getType()).getDimSize(1);
-  for (size_t i = 0; i < q->size(); ++i) {
-    int64_t z = zp.empty() ? 0 : zp[zp.size() == 1 ? 0 : int64_t(i) % n];
-    if (std::abs((*q)[i] - z) > 127)
-      return false;
-  }
-  return true;
-}
-
 /// matmul(dequantize(qa) per tensor, dequantize(W)) with an 8-bit constant
 /// [K, N] W per column or per tensor -> float(qmatmul(qa, W)) * (s_a * s_w).
 struct FuseDequantizedMatmul : OpRewritePattern<MatMulOp> {
@@ -108,7 +85,8 @@ struct FuseDequantizedMatmul : OpRewritePattern<MatMulOp> {
         (wp.getGranularity() == Granularity::PerAxis && wp.getAxis() != 1) ||
         wp.getGranularity() == Granularity::PerGroup)
       return b.notifyMatchFailure(op, "weight is not [K, N] 8-bit per column or per tensor");
-    if (!isConstant(w.getScale()) || !fitsIntegerKernels(w))
+    if (!isConstant(w.getScale()) ||
+        !centeredInt8Weight(w.getInput(), w.getZeroPoint(), wp.getIsSigned()))
       return b.notifyMatchFailure(op, "weight is not constant or not in the kernels' range");
     if (!resultType.getElementType().isF32() || aType.getRank() < 1 ||
         resultType.getRank() != aType.getRank())

@@ -88,23 +88,10 @@ struct PackWeights : qcc::impl::QccPackWeightsBase<PackWeights> {
         return;
     }
     int64_t K = wType.getDimSize(0), N = wType.getDimSize(1);
-    auto q = constantInts(op.getRhs(), params.getIsSigned());
-    if (!q)
+    auto centered =
+        centeredInt8Weight(op.getRhs(), op.getRhsZeroPoint(), params.getIsSigned());
+    if (!centered)
       return;
-    std::vector<int64_t> zp;
-    if (Value z = op.getRhsZeroPoint()) {
-      auto v = constantInts(z, params.getIsSigned());
-      if (!v || (v->size() != 1 && int64_t(v->size()) != N))
-        return;
-      zp = std::move(*v);
-    }
-    auto centered = [&](int64_t k, int64_t n) {
-      return (*q)[k * N + n] - (zp.empty() ? 0 : zp[zp.size() == 1 ? 0 : n]);
-    };
-    for (int64_t k = 0; k < K; ++k)
-      for (int64_t n = 0; n < N; ++n)
-        if (std::abs(centered(k, n)) > 127)
-          return;
 
     int64_t group = llvm::alignTo(std::max<int64_t>(K, 1), 8);
     int64_t tiles = llvm::divideCeil(N, nr);
@@ -118,7 +105,7 @@ struct PackWeights : qcc::impl::QccPackWeightsBase<PackWeights> {
         size_t blk = kHeaderBytes + t * blockBytes;
         int32_t sum = 0;
         for (int64_t k = 0; k < K; ++k) {
-          int64_t v = centered(k, t * nr + c);
+          int64_t v = (*centered)[k * N + t * nr + c];
           bytes[blk + int8Offset(k, c, nr)] = char(v);
           sum += int32_t(v);
         }

@@ -5,6 +5,7 @@
 #include "mlir/IR/Matchers.h"
 
 #include <cmath>
+#include <cstdlib>
 
 using namespace mlir;
 
@@ -54,4 +55,24 @@ std::optional<std::vector<int64_t>> qcc::constantInts(Value v, bool isSigned) {
   for (const APInt &i : attr.getValues<APInt>())
     out.push_back(isSigned ? i.getSExtValue() : int64_t(i.getZExtValue()));
   return out;
+}
+
+std::optional<std::vector<int64_t>> qcc::centeredInt8Weight(Value w, Value zp, bool isSigned) {
+  auto q = constantInts(w, isSigned);
+  if (!q)
+    return std::nullopt;
+  int64_t n = cast<RankedTensorType>(w.getType()).getDimSize(1);
+  std::vector<int64_t> z;
+  if (zp) {
+    auto v = constantInts(zp, isSigned);
+    if (!v || (v->size() != 1 && int64_t(v->size()) != n))
+      return std::nullopt;
+    z = std::move(*v);
+  }
+  for (size_t i = 0; i < q->size(); ++i) {
+    (*q)[i] -= z.empty() ? 0 : z[z.size() == 1 ? 0 : int64_t(i) % n];
+    if (std::abs((*q)[i]) > 127)
+      return std::nullopt;
+  }
+  return q;
 }

@@ -30,7 +30,6 @@ struct QLinearToRuntime : qcc::impl::QccQLinearToRuntimeBase<QLinearToRuntime> {
     Type f32 = b.getF32Type();
     auto xType = op.getInput().getType();
     auto yType = op.getType();
-    int64_t rank = xType.getRank();
     int64_t K = op.getWeight().getType().getDimSize(0);
     int64_t N = op.getWeight().getType().getDimSize(1);
 
@@ -52,12 +51,7 @@ struct QLinearToRuntime : qcc::impl::QccQLinearToRuntimeBase<QLinearToRuntime> {
       bias = b.create<memref::AllocaOp>(loc, MemRefType::get({0}, f32));
     bias = b.create<memref::CastOp>(loc, dynamic1d(f32), bias);
 
-    SmallVector<Value> dynSizes;
-    for (int64_t i = 0; i < rank; ++i)
-      if (yType.isDynamicDim(i))
-        dynSizes.push_back(b.create<tensor::DimOp>(loc, op.getInput(), i));
-    auto outType = MemRefType::get(yType.getShape(), f32);
-    Value out = b.create<memref::AllocOp>(loc, outType, dynSizes, b.getI64IntegerAttr(64));
+    Value out = qcc::allocResultBuffer(b, loc, yType, op.getInput());
     Value y = b.create<memref::CastOp>(loc, dynamic2d, qcc::memrefRows(b, loc, out, N));
 
     Value act = b.create<arith::ConstantIntOp>(loc, op.getActParams() ? 1 : 0, 64);

@@ -58,12 +58,7 @@ struct QMatMulToRuntime : qcc::impl::QccQMatMulToRuntimeBase<QMatMulToRuntime> {
     Value w = b.create<memref::GetGlobalOp>(loc, global.getType(), global.getSymName());
     w = b.create<memref::CastOp>(loc, dynamic1d, w);
 
-    SmallVector<Value> dynSizes;
-    for (int64_t i = 0; i < yType.getRank(); ++i)
-      if (yType.isDynamicDim(i))
-        dynSizes.push_back(b.create<tensor::DimOp>(loc, op.getLhs(), i));
-    auto outType = MemRefType::get(yType.getShape(), i32);
-    Value out = b.create<memref::AllocOp>(loc, outType, dynSizes, b.getI64IntegerAttr(64));
+    Value out = qcc::allocResultBuffer(b, loc, yType, op.getLhs());
     Value y = b.create<memref::CastOp>(loc, dynamic2d(i32), qcc::memrefRows(b, loc, out, N));
 
     Value isUnsigned =

@@ -71,3 +71,13 @@ Value qcc::memrefRows(OpBuilder &b, Location loc, Value m, int64_t cols) {
   return b.create<memref::CollapseShapeOp>(loc, m,
                                            ArrayRef<ReassociationIndices>{lead, {rank - 1}});
 }
+
+Value qcc::allocResultBuffer(OpBuilder &b, Location loc, RankedTensorType type,
+                             Value dimSource) {
+  SmallVector<Value> dynSizes;
+  for (int64_t i = 0; i < type.getRank(); ++i)
+    if (type.isDynamicDim(i))
+      dynSizes.push_back(b.create<tensor::DimOp>(loc, dimSource, i));
+  auto memrefType = MemRefType::get(type.getShape(), type.getElementType());
+  return b.create<memref::AllocOp>(loc, memrefType, dynSizes, b.getI64IntegerAttr(64));
+}

@@ -22,6 +22,11 @@ std::optional<std::vector<double>> constantFloats(mlir::Value v);
 /// The elements of a constant integer tensor read as signed or unsigned
 /// (u8 is stored in i8), if `v` is one.
 std::optional<std::vector<int64_t>> constantInts(mlir::Value v, bool isSigned);
+/// The elements of a constant [K, N] integer weight `w` minus its constant
+/// zero point `zp` (none, one, or one per column), row-major, if every one
+/// lies in [-127, 127]: the weights the int8 kernels' integer matmul takes.
+std::optional<std::vector<int64_t>> centeredInt8Weight(mlir::Value w, mlir::Value zp,
+                                                       bool isSigned);
 } // namespace qcc
 
 #endif
