@@ -7,7 +7,9 @@
  * accumulate exactly in int32; the float epilogue runs in the order of the
  * reference (python/qcc/quant_ref.py):
  *   t = 0; for g: t = t + float(acc_g) * s_w[g];  y = s_row * t (+ bias)
- * so every variant gives bit-identical results. Weight-only layers compute
+ * so every variant gives bit-identical results (the AVX2 prefill kernel for
+ * int4 weights gets the same integers from a + 128 against centered
+ * weights). Weight-only layers compute
  * x * (float(q - zp) * s_w) in float.
  *
  * Integer matmuls (ONNX MatMulInteger) run on the same int8 kernels with an
@@ -72,6 +74,7 @@ typedef struct {
   uint8_t a_flip;
   const int32_t *corr;
   int32_t *yi;
+  int qa_unsigned; /* int8 rows stored as a + 128 (the int4 panel kernel) */
 } qlinear_job;
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -167,7 +170,7 @@ static void quantize_row_scalar(const qlinear_job *j, int64_t r, int8_t *qa, flo
       float v = round_even(x[i] / s);
       q = v > 127 ? 127 : v < -127 ? -127 : (int32_t)v;
     }
-    qa[i] = (int8_t)q;
+    qa[i] = (int8_t)(q ^ (j->qa_unsigned ? 0x80 : 0));
     asum[i / group] += q;
   }
   *sa = s;
@@ -206,7 +209,8 @@ static void quantize_row(const qlinear_job *j, int64_t r, int8_t *qa, float *sa,
   const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
   for (int64_t g = 0; g < j->groups; ++g) {
     __m256i sum = _mm256_setzero_si256();
-    for (int64_t i = g * group; i < (g + 1) * group; i += 32) {
+    int64_t end = (g + 1) * group < k ? (g + 1) * group : k;
+    for (int64_t i = g * group; i < end; i += 32) {
       __m256i q[4];
       for (int u = 0; u < 4; ++u) {
         __m256 v = _mm256_div_ps(_mm256_loadu_ps(x + i + 8 * u), vs);
@@ -217,12 +221,14 @@ static void quantize_row(const qlinear_job *j, int64_t r, int8_t *qa, float *sa,
       }
       __m256i p01 = _mm256_packs_epi32(q[0], q[1]), p23 = _mm256_packs_epi32(q[2], q[3]);
       __m256i b = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(p01, p23), order);
+      if (j->qa_unsigned)
+        b = _mm256_xor_si256(b, _mm256_set1_epi8((char)0x80));
       _mm256_storeu_si256((__m256i *)(qa + i), b);
     }
     asum[g] = hsum8i(sum);
   }
-  for (int64_t i = j->groups * group; i < j->kp; ++i)
-    qa[i] = 0;
+  for (int64_t i = k; i < j->kp; ++i)
+    qa[i] = j->qa_unsigned ? (int8_t)0x80 : 0;
   *sa = s;
 }
 #else
@@ -453,6 +459,101 @@ tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const
   store_int8act_rows(j, r0, MR, tile, t);
 }
 
+/* Prefill with int4 weights: each tile is unpacked once per call into a
+ * panel of centered int8 weights w = q - zp (the int8 layout), so the rows
+ * do no nibble work and carry no zero point. vpmaddubsw takes the rows as
+ * a + 128 (unsigned, at most 255) against w, and each group's
+ * 128 * sum(w) seeds its accumulators, negated. |w| <= 8 (symmetric
+ * weights) lets the int16 sums run 8 chunks (8 * 2*255*8 = 32640), wider
+ * zero points 4 (4 * 2*255*15 = 30600). Per group: group * 8 weight bytes,
+ * the 8 int32 seeds, the 8 scales as f32. */
+#define QCC_INT4_PANEL_MIN_ROWS 24
+static int64_t int4_panel_group_bytes(int64_t group) { return group * 8 + 64; }
+
+/* Fills the panel; returns whether every |w| <= 8. */
+static int unpack_int4_tile(const qlinear_job *j, int64_t tile, int8_t *panel) {
+  const uint8_t *blk = j->tiles + tile * j->tile_bytes;
+  const int64_t wb = weight_bytes(j->w), group = j->w->group;
+  const __m256i low4 = _mm256_set1_epi8(15), one8 = _mm256_set1_epi8(1),
+                one16 = _mm256_set1_epi16(1), spread = _mm256_set1_epi32(0x01010101);
+  __m256i mag = _mm256_setzero_si256();
+  for (int64_t g = 0; g < j->groups; ++g, blk += j->block_bytes) {
+    int8_t *out = panel + g * int4_panel_group_bytes(group);
+    __m256i zp = _mm256_mullo_epi32(load_zero_points(j, blk), spread);
+    __m256i s16 = _mm256_setzero_si256(); /* |w| <= 15: pairs of sums fit */
+    if (g == j->groups - 1 && j->kp != j->w->k) {
+      /* The short last group: zeros past k. */
+      for (int64_t kg = 0; kg < group; ++kg)
+        for (int c = 0; c < 8; ++c)
+          out[(kg / 4) * 32 + c * 4 + kg % 4] =
+              g * group + kg < j->w->k ? (int8_t)centered(j, g * group + kg, tile * 8 + c) : 0;
+      for (int64_t c = 0; c < group / 4; ++c) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(out + 32 * c));
+        s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(one8, v));
+        mag = _mm256_max_epu8(mag, _mm256_abs_epi8(v));
+      }
+    } else {
+      for (int64_t p = 0; p < group / 8; ++p) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(blk + 32 * p));
+        __m256i lo = _mm256_sub_epi8(_mm256_and_si256(v, low4), zp);
+        __m256i hi = _mm256_sub_epi8(_mm256_and_si256(_mm256_srli_epi16(v, 4), low4), zp);
+        _mm256_storeu_si256((__m256i *)(out + 64 * p), lo);
+        _mm256_storeu_si256((__m256i *)(out + 64 * p + 32), hi);
+        s16 = _mm256_add_epi16(s16, _mm256_add_epi16(_mm256_maddubs_epi16(one8, lo),
+                                                     _mm256_maddubs_epi16(one8, hi)));
+        mag = _mm256_max_epu8(mag, _mm256_max_epu8(_mm256_abs_epi8(lo), _mm256_abs_epi8(hi)));
+      }
+    }
+    __m256i sum = _mm256_madd_epi16(s16, one16);
+    _mm256_storeu_si256((__m256i *)(out + group * 8),
+                        _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(sum, 7)));
+    _mm256_storeu_ps((float *)(out + group * 8 + 32), load_scales(j, blk + wb));
+  }
+  __m256i over = _mm256_subs_epu8(mag, _mm256_set1_epi8(8));
+  return _mm256_testz_si256(over, over);
+}
+
+/* MR (<= 4) rows (stored as a + 128) x one unpacked tile; DEEP chunks of
+ * 4 K-steps per int16 run. The group's epilogue is fold_group's. */
+static inline __attribute__((always_inline)) void
+tile_int4_panel(const qlinear_job *j, int64_t r0, const int MR, int64_t tile,
+                const int8_t *panel, const int DEEP) {
+  const int64_t group = j->w->group, gb = int4_panel_group_bytes(group);
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 t[4];
+  const uint8_t *qa[4];
+  for (int r = 0; r < MR; ++r) {
+    qa[r] = (const uint8_t *)j->qa + (r0 + r) * j->kp;
+    t[r] = _mm256_setzero_ps();
+  }
+  for (int64_t g = 0; g < j->groups; ++g) {
+    const int8_t *wg = panel + g * gb;
+    const int64_t kg = g * group;
+    __m256i acc[4];
+    const __m256i seed = _mm256_loadu_si256((const __m256i *)(wg + group * 8));
+    for (int r = 0; r < MR; ++r)
+      acc[r] = seed;
+    for (int64_t c0 = 0; c0 < group / 4; c0 += DEEP) {
+      __m256i s16[4];
+      for (int c = 0; c < DEEP; ++c) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(wg + 32 * (c0 + c)));
+        for (int r = 0; r < MR; ++r) {
+          int32_t a;
+          __builtin_memcpy(&a, qa[r] + kg + 4 * (c0 + c), 4);
+          __m256i d = _mm256_maddubs_epi16(_mm256_set1_epi32(a), v);
+          s16[r] = c == 0 ? d : _mm256_add_epi16(s16[r], d);
+        }
+      }
+      for (int r = 0; r < MR; ++r)
+        acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(s16[r], ones));
+    }
+    __m256 sc = _mm256_loadu_ps((const float *)(wg + group * 8 + 32));
+    for (int r = 0; r < MR; ++r)
+      t[r] = _mm256_add_ps(t[r], _mm256_mul_ps(_mm256_cvtepi32_ps(acc[r]), sc));
+  }
+  store_int8act_rows(j, r0, MR, tile, t);
+}
+
 /* tile_int8act for int8 weights over two adjacent tiles: each broadcast
  * activation serves 16 columns, which saves a quarter of the broadcasts
  * per product (measured faster at every M; with int4 weights the extra
@@ -679,6 +780,8 @@ tile_qmm(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const int
 #define QCC_INT4_Q32(MR) tile_int8act(j, r, MR, tile, 1)
 #define QCC_INT8ACT(MR) tile_int8act(j, r, MR, tile, 0)
 #define QCC_PAIR_INT8(MR) tile_pair_int8(j, r, MR, tile)
+#define QCC_INT4_PANEL8(MR) tile_int4_panel(j, r, MR, tile, panel, 8)
+#define QCC_INT4_PANEL4(MR) tile_int4_panel(j, r, MR, tile, panel, 4)
 
 static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
   const qlinear_job *j = data;
@@ -727,6 +830,25 @@ static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
       free(own);
       return;
     }
+  }
+  if (j->qa_unsigned) {
+    size_t bytes = (size_t)(j->groups * int4_panel_group_bytes(j->w->group));
+    int8_t *own = NULL, *panel = j->ctx ? qcc_rt_scratch(j->ctx, thread, bytes) : NULL;
+    if (!panel && !(panel = own = malloc(bytes)))
+      __builtin_trap();
+    for (int64_t tile = begin; tile < end; ++tile) {
+      int narrow = unpack_int4_tile(j, tile, panel);
+      for (int64_t r = 0; r < j->m; r += 4) {
+        int64_t mr = j->m - r < 4 ? j->m - r : 4;
+        if (narrow) {
+          QCC_TILE_DISPATCH(QCC_INT4_PANEL8, mr)
+        } else {
+          QCC_TILE_DISPATCH(QCC_INT4_PANEL4, mr)
+        }
+      }
+    }
+    free(own);
+    return;
   }
   /* Each tile's weights stay in cache while all rows pass over them. */
   for (int64_t tile = begin, nt; tile < end; tile += nt) {
@@ -1026,6 +1148,9 @@ void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int6
       __builtin_trap();
   }
   if (int8_act) {
+#if defined(__AVX2__)
+    j.qa_unsigned = w->bits == 4 && w->nr == 8 && w->group % 32 == 0 && m >= QCC_INT4_PANEL_MIN_ROWS;
+#endif
     j.asum = (int32_t *)scratch;
     j.sa = (float *)(j.asum + m * j.groups);
     j.qa = (int8_t *)(j.sa + m);

@@ -268,6 +268,46 @@ def test_int4_sums_at_their_bound(qcc_bin, tmp_path, flags, group, asym):
     np.testing.assert_array_equal(got, ref)
 
 
+def test_int4_panel_sums_at_their_bound(qcc_bin, tmp_path):
+    """From 24 rows the AVX2 int4 kernel takes the rows as a + 128 against
+    centered weights. Tiles whose |w| <= 8 sum 8 chunks in int16: a lane of
+    16 products 255 * -8 is -32640. Wider tiles sum 4: 8 products of
+    255 * +-15 are +-30600. Bit-exact against the reference."""
+    k, n = 256, 16
+    w = -np.ones((k, n), np.float32)
+    w[2::32, :8] = 0.875  # every group: zero point 8, centered -8 and one 7
+    w[:, 8:] = np.linspace(0.5, 1.0, k, dtype=np.float32)[:, None]  # zero point 0, up to 15
+    w[:, 12:] *= -1  # zero point 15, down to -15
+    path = tmp_path / "bound.onnx"
+    linear_model(path, w, np.zeros(n, np.float32))
+    q, s, zp = quant_ref.quantize_weight(w, 4, 32, True, "rtn")
+    centered = q - np.repeat(zp, 32, axis=0)
+    assert centered[:, :8].min() == -8 and centered[:, 8:].max() == 15
+    x = np.repeat(np.stack([np.ones(k), -np.ones(k)]).astype(np.float32), 13, axis=0)
+    got = CompiledModel(qcc_bin, path, tmp_path,
+                        extra_args=["--w4a8", "--group=32", "--asym", "--cpu=haswell"])({"x": x})[0]
+    ref = np.maximum(quant_ref.qlinear(x, q, s, zp, group=32, act_bits=8), 0)
+    assert (ref > 0).any()
+    np.testing.assert_array_equal(got, ref)
+
+
+def test_int8_rows_with_a_short_last_group(qcc_bin, tmp_path):
+    """K = 96 in groups of 64: the vector row quantization stops at K and
+    the panel kernel zeroes the weights past it."""
+    rng = np.random.default_rng(11)
+    k, n = 96, 24
+    w = (rng.standard_normal((k, n)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    path = tmp_path / "short.onnx"
+    linear_model(path, w, b)
+    q, s, zp = quant_ref.quantize_weight(w, 4, 64, False, "rtn")
+    model = CompiledModel(qcc_bin, path, tmp_path, extra_args=["--w4a8", "--group=64", "--cpu=haswell"])
+    for m in (3, 26):
+        x = rng.standard_normal((m, k)).astype(np.float32)
+        ref = np.maximum(quant_ref.qlinear(x, q, s, zp, group=64, act_bits=8, bias=b), 0)
+        np.testing.assert_array_equal(model({"x": x})[0], ref, err_msg=f"M={m}")
+
+
 # Integer matmuls (ONNX MatMulInteger) on packed weights -------------------
 
 def integer_matmul_model(path, a_type, a_dims, zp_dims, w, wzp):
