@@ -783,6 +783,18 @@ tile_qmm(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const int
 #define QCC_INT4_PANEL8(MR) tile_int4_panel(j, r, MR, tile, panel, 8)
 #define QCC_INT4_PANEL4(MR) tile_int4_panel(j, r, MR, tile, panel, 4)
 
+/* A task's panel of `bytes`, 32-byte aligned: the instance's scratch for
+ * this thread or, without a context, a buffer malloc'd into *own for the
+ * caller to free. NULL when memory runs out. */
+static void *task_panel(const qlinear_job *j, int thread, size_t bytes, void **own) {
+  *own = NULL;
+  if (j->ctx)
+    return qcc_rt_scratch(j->ctx, thread, bytes);
+  if (!(*own = malloc(bytes + 32)))
+    return NULL;
+  return (void *)(((uintptr_t)*own + 31) & ~(uintptr_t)31);
+}
+
 static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
   const qlinear_job *j = data;
   if (j->w->nr != 8) {
@@ -807,12 +819,8 @@ static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
    * panel, then run the rows over it (the register kernel would redo the
    * unpacking for every 4 rows). */
   if (!j->qa && j->m >= 8) {
-    size_t bytes = (size_t)j->kp * 16 * sizeof(float);
-    float *own = NULL, *panel = j->ctx ? qcc_rt_scratch(j->ctx, thread, bytes) : NULL;
-    if (!panel && !j->ctx)
-      panel = own = malloc(bytes + 32);
-    if (own)
-      panel = (float *)(((uintptr_t)own + 31) & ~(uintptr_t)31);
+    void *own;
+    float *panel = task_panel(j, thread, (size_t)j->kp * 16 * sizeof(float), &own);
     if (panel) {
       for (int64_t tile = begin; tile < end; tile += 2) {
         int pair = end - tile >= 2;
@@ -832,9 +840,11 @@ static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
     }
   }
   if (j->qa_unsigned) {
-    size_t bytes = (size_t)(j->groups * int4_panel_group_bytes(j->w->group));
-    int8_t *own = NULL, *panel = j->ctx ? qcc_rt_scratch(j->ctx, thread, bytes) : NULL;
-    if (!panel && !(panel = own = malloc(bytes)))
+    /* The rows are stored as a + 128: no other kernel can take them. */
+    void *own;
+    int8_t *panel =
+        task_panel(j, thread, (size_t)(j->groups * int4_panel_group_bytes(j->w->group)), &own);
+    if (!panel)
       __builtin_trap();
     for (int64_t tile = begin; tile < end; ++tile) {
       int narrow = unpack_int4_tile(j, tile, panel);
