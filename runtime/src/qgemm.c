@@ -926,6 +926,35 @@ static inline void neon_store_row(const qlinear_job *j, int64_t r, int64_t tile,
     y[c] = j->bias ? out[c] + j->bias[tile * 8 + c] : out[c];
 }
 
+/* The end of group g for MR rows: acc -= zp * sum(a), then
+ * t += float(acc) * s_w in the reference's order. */
+static inline __attribute__((always_inline)) void
+group_epilogue(const qlinear_job *j, const uint8_t *blk, int64_t r0, const int MR, int64_t g,
+               int32x4_t acc[4][2], float32x4_t t[4][2]) {
+  int16x8_t zp16 = neon_zero_points(j, blk);
+  int32x4_t zp0 = vmovl_s16(vget_low_s16(zp16)), zp1 = vmovl_s16(vget_high_s16(zp16));
+  for (int r = 0; r < MR; ++r) {
+    int32x4_t s = vdupq_n_s32(j->asum[(r0 + r) * j->groups + g]);
+    acc[r][0] = vmlsq_s32(acc[r][0], zp0, s);
+    acc[r][1] = vmlsq_s32(acc[r][1], zp1, s);
+  }
+  float32x4_t sc[2];
+  neon_scales(j, blk + weight_bytes(j->w), sc);
+  for (int r = 0; r < MR; ++r) {
+    t[r][0] = vaddq_f32(t[r][0], vmulq_f32(vcvtq_f32_s32(acc[r][0]), sc[0]));
+    t[r][1] = vaddq_f32(t[r][1], vmulq_f32(vcvtq_f32_s32(acc[r][1]), sc[1]));
+  }
+}
+
+/* y = s_row * t (+ bias) for MR rows of one tile. */
+static inline __attribute__((always_inline)) void
+store_rows(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, float32x4_t t[4][2]) {
+  for (int r = 0; r < MR; ++r) {
+    float32x4_t s = vdupq_n_f32(j->sa[r0 + r]);
+    neon_store_row(j, r0 + r, tile, vmulq_f32(s, t[r][0]), vmulq_f32(s, t[r][1]));
+  }
+}
+
 /* The NEON twin of the AVX2 int8 kernel: 4-deep dot products (sdot, or
  * widening multiplies and pairwise adds without dotprod) of the unsigned
  * nibbles or signed bytes against the signed activations, exact in int32,
@@ -934,7 +963,7 @@ static inline __attribute__((always_inline)) void
 tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
   const qcc_rt_qweight *w = j->w;
   const uint8_t *blk = j->tiles + tile * j->tile_bytes;
-  const int64_t wb = weight_bytes(w), group = w->group;
+  const int64_t group = w->group;
   float32x4_t t[4][2];
   int32x4_t acc[4][2];
   const int8_t *qa[4];
@@ -971,24 +1000,9 @@ tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
         }
       }
     }
-    int16x8_t zp16 = neon_zero_points(j, blk);
-    int32x4_t zp0 = vmovl_s16(vget_low_s16(zp16)), zp1 = vmovl_s16(vget_high_s16(zp16));
-    for (int r = 0; r < MR; ++r) {
-      int32x4_t s = vdupq_n_s32(j->asum[(r0 + r) * j->groups + g]);
-      acc[r][0] = vmlsq_s32(acc[r][0], zp0, s);
-      acc[r][1] = vmlsq_s32(acc[r][1], zp1, s);
-    }
-    float32x4_t sc[2];
-    neon_scales(j, blk + wb, sc);
-    for (int r = 0; r < MR; ++r) {
-      t[r][0] = vaddq_f32(t[r][0], vmulq_f32(vcvtq_f32_s32(acc[r][0]), sc[0]));
-      t[r][1] = vaddq_f32(t[r][1], vmulq_f32(vcvtq_f32_s32(acc[r][1]), sc[1]));
-    }
+    group_epilogue(j, blk, r0, MR, g, acc, t);
   }
-  for (int r = 0; r < MR; ++r) {
-    float32x4_t s = vdupq_n_f32(j->sa[r0 + r]);
-    neon_store_row(j, r0 + r, tile, vmulq_f32(s, t[r][0]), vmulq_f32(s, t[r][1]));
-  }
+  store_rows(j, r0, MR, tile, t);
 }
 
 /* The NEON twin of the AVX2 weight-only kernel: MR (<= 4) float rows x
@@ -1044,6 +1058,23 @@ tile_floatact(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
     neon_store_row(j, r0 + r, tile, acc[r][0], acc[r][1]);
 }
 
+/* y = acc + (off - a_zp) * colsum(w) for MR rows of one tile. */
+static inline __attribute__((always_inline)) void
+qmm_store(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, int32x4_t acc[4][2]) {
+  const uint8_t *blk = j->tiles + tile * j->tile_bytes;
+  const int32_t *sums = (const int32_t *)(blk + weight_bytes(j->w));
+  int32x4_t s0 = vld1q_s32(sums), s1 = vld1q_s32(sums + 4);
+  int64_t col = tile * 8, cols = j->w->n - col < 8 ? j->w->n - col : 8;
+  for (int r = 0; r < MR; ++r) {
+    int32_t out[8];
+    int32x4_t corr = vdupq_n_s32(j->corr[r0 + r]);
+    vst1q_s32(out, vmlaq_s32(acc[r][0], s0, corr));
+    vst1q_s32(out + 4, vmlaq_s32(acc[r][1], s1, corr));
+    for (int64_t i = 0; i < cols; ++i)
+      j->yi[(r0 + r) * j->y_rs + col + i] = out[i];
+  }
+}
+
 /* Integer matmul: MR (<= 4) rows of a' x one tile, int32 out. Signed
  * 4-deep dot products take the centered weights and a' as they are. */
 static inline __attribute__((always_inline)) void
@@ -1064,21 +1095,129 @@ tile_qmm(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
       acc[r][1] = dot4(acc[r][1], w1, a);
     }
   }
-  const int32_t *sums = (const int32_t *)(blk + weight_bytes(j->w));
-  int32x4_t s0 = vld1q_s32(sums), s1 = vld1q_s32(sums + 4);
-  int64_t col = tile * 8, cols = j->w->n - col < 8 ? j->w->n - col : 8;
-  for (int r = 0; r < MR; ++r) {
-    int32_t out[8];
-    int32x4_t corr = vdupq_n_s32(j->corr[r0 + r]);
-    vst1q_s32(out, vmlaq_s32(acc[r][0], s0, corr));
-    vst1q_s32(out + 4, vmlaq_s32(acc[r][1], s1, corr));
-    for (int64_t i = 0; i < cols; ++i)
-      j->yi[(r0 + r) * j->y_rs + col + i] = out[i];
+  qmm_store(j, r0, MR, tile, acc);
+}
+
+#if defined(__ARM_FEATURE_MATMUL_INT8)
+/* i8mm: one smmla multiplies 2 rows x 8 K-steps by 8 K-steps x 2 columns
+ * into a 2 x 2 int32 block, twice the products of one sdot. The packed
+ * bytes become column pairs of 8 K-steps with one 32-bit zip: lo and hi
+ * hold 4 columns x 4 K-steps each (a 4-bit pair's low and high nibbles,
+ * or two consecutive 8-bit chunks), and the zips give columns 0-1 and
+ * 2-3, each as K-steps 0..7. */
+static inline void column_pairs(int8x16_t lo, int8x16_t hi, int8x16_t *c01, int8x16_t *c23) {
+  int32x4_t l = vreinterpretq_s32_s8(lo), h = vreinterpretq_s32_s8(hi);
+  *c01 = vreinterpretq_s8_s32(vzip1q_s32(l, h));
+  *c23 = vreinterpretq_s8_s32(vzip2q_s32(l, h));
+}
+
+/* The 8 columns of 8 K-steps (pair p) of a block as 4 column pairs. */
+static inline void mmla_weights(const qlinear_job *j, const uint8_t *blk, int64_t p,
+                                int8x16_t wc[4]) {
+  if (j->w->bits == 4) {
+    const uint8x16_t low4 = vdupq_n_u8(15);
+    uint8x16_t v0 = vld1q_u8(blk + 32 * p), v1 = vld1q_u8(blk + 32 * p + 16);
+    column_pairs(vreinterpretq_s8_u8(vandq_u8(v0, low4)), vreinterpretq_s8_u8(vshrq_n_u8(v0, 4)),
+                 &wc[0], &wc[1]);
+    column_pairs(vreinterpretq_s8_u8(vandq_u8(v1, low4)), vreinterpretq_s8_u8(vshrq_n_u8(v1, 4)),
+                 &wc[2], &wc[3]);
+  } else {
+    const int8_t *c = (const int8_t *)blk + 64 * p;
+    column_pairs(vld1q_s8(c), vld1q_s8(c + 32), &wc[0], &wc[1]);
+    column_pairs(vld1q_s8(c + 16), vld1q_s8(c + 48), &wc[2], &wc[3]);
   }
 }
 
+/* K-steps k..k+7 of rows 2i and 2i+1; zeros stand in for a row past MR. */
+static inline int8x16_t row_pair(const int8_t *const qa[4], const int MR, int i, int64_t k) {
+  int8x8_t second = 2 * i + 1 < MR ? vld1_s8(qa[2 * i + 1] + k) : vdup_n_s8(0);
+  return vcombine_s8(vld1_s8(qa[2 * i] + k), second);
+}
+
+/* The 2 x 2 blocks of a row pair back to rows of 8 columns. */
+static inline void mmla_rows(int32x4_t acc[2][4], const int MR, int32x4_t out[4][2]) {
+  for (int i = 0; 2 * i < MR; ++i) {
+    int64x2_t c[4];
+    for (int q = 0; q < 4; ++q)
+      c[q] = vreinterpretq_s64_s32(acc[i][q]);
+    out[2 * i][0] = vreinterpretq_s32_s64(vzip1q_s64(c[0], c[1]));
+    out[2 * i][1] = vreinterpretq_s32_s64(vzip1q_s64(c[2], c[3]));
+    if (2 * i + 1 < MR) {
+      out[2 * i + 1][0] = vreinterpretq_s32_s64(vzip2q_s64(c[0], c[1]));
+      out[2 * i + 1][1] = vreinterpretq_s32_s64(vzip2q_s64(c[2], c[3]));
+    }
+  }
+}
+
+/* tile_int8act on smmla: the same integers, so the same bits. One row
+ * would waste half of each smmla, so it stays on sdot. */
+static inline __attribute__((always_inline)) void
+tile_int8act_mmla(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
+  if (MR == 1) {
+    tile_int8act(j, r0, 1, tile);
+    return;
+  }
+  const uint8_t *blk = j->tiles + tile * j->tile_bytes;
+  const int64_t group = j->w->group;
+  float32x4_t t[4][2];
+  int32x4_t acc[2][4], rows[4][2];
+  const int8_t *qa[4];
+  for (int r = 0; r < MR; ++r) {
+    qa[r] = j->qa + (r0 + r) * j->kp;
+    t[r][0] = t[r][1] = vdupq_n_f32(0);
+  }
+  for (int64_t g = 0; g < j->groups; ++g, blk += j->block_bytes) {
+    for (int i = 0; 2 * i < MR; ++i)
+      for (int q = 0; q < 4; ++q)
+        acc[i][q] = vdupq_n_s32(0);
+    for (int64_t p = 0; p < group / 8; ++p) {
+      int8x16_t wc[4];
+      mmla_weights(j, blk, p, wc);
+      for (int i = 0; 2 * i < MR; ++i) {
+        int8x16_t a = row_pair(qa, MR, i, g * group + 8 * p);
+        for (int q = 0; q < 4; ++q)
+          acc[i][q] = vmmlaq_s32(acc[i][q], a, wc[q]);
+      }
+    }
+    mmla_rows(acc, MR, rows);
+    group_epilogue(j, blk, r0, MR, g, rows, t);
+  }
+  store_rows(j, r0, MR, tile, t);
+}
+
+/* tile_qmm on smmla (one group over kp, a multiple of 8). */
+static inline __attribute__((always_inline)) void
+tile_qmm_mmla(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
+  if (MR == 1) {
+    tile_qmm(j, r0, 1, tile);
+    return;
+  }
+  const uint8_t *blk = j->tiles + tile * j->tile_bytes;
+  int32x4_t acc[2][4], rows[4][2];
+  const int8_t *qa[4];
+  for (int r = 0; r < MR; ++r)
+    qa[r] = j->qa + (r0 + r) * j->kp;
+  for (int i = 0; 2 * i < MR; ++i)
+    for (int q = 0; q < 4; ++q)
+      acc[i][q] = vdupq_n_s32(0);
+  for (int64_t p = 0; p < j->kp / 8; ++p) {
+    int8x16_t wc[4];
+    mmla_weights(j, blk, p, wc);
+    for (int i = 0; 2 * i < MR; ++i) {
+      int8x16_t a = row_pair(qa, MR, i, 8 * p);
+      for (int q = 0; q < 4; ++q)
+        acc[i][q] = vmmlaq_s32(acc[i][q], a, wc[q]);
+    }
+  }
+  mmla_rows(acc, MR, rows);
+  qmm_store(j, r0, MR, tile, rows);
+}
+#define QCC_NEON_QMM(MR) tile_qmm_mmla(j, r, MR, tile)
+#define QCC_NEON_INT8ACT(MR) tile_int8act_mmla(j, r, MR, tile)
+#else
 #define QCC_NEON_QMM(MR) tile_qmm(j, r, MR, tile)
 #define QCC_NEON_INT8ACT(MR) tile_int8act(j, r, MR, tile)
+#endif
 
 static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
   (void)thread;

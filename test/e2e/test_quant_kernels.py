@@ -123,10 +123,12 @@ def test_f16_scales(qcc_bin, tmp_path, flags, bits, group, asym, act):
 @pytest.mark.skipif(
     not (shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64")),
     reason="aarch64 cross toolchain and qemu-user are installed by scripts/setup.sh")
-@pytest.mark.parametrize("cpu", ["generic", "neoverse-n1"])
-def test_arm64_kernels_match_x86(qcc_bin, tmp_path, cpu):
-    """The NEON kernels (sdot on neoverse-n1, widening multiplies without
-    dotprod) under qemu give the same bits as the x86-64 AVX2 kernels, for
+@pytest.mark.parametrize("cpu,instruction", [("generic", "smull"), ("neoverse-n1", "sdot"),
+                                             ("neoverse-v1", "smmla")])
+def test_arm64_kernels_match_x86(qcc_bin, tmp_path, cpu, instruction):
+    """The NEON kernels (smmla on neoverse-v1, sdot on neoverse-n1, widening
+    multiplies without dotprod or i8mm) under qemu give the same bits as
+    the x86-64 AVX2 kernels, for
     int4 and int8 weights (with and without zero points) with f32 or f16
     scales: with int8 activations also the reference's bits, weight-only
     layers (dequantized in registers, fused multiply-adds in K order on
@@ -134,16 +136,17 @@ def test_arm64_kernels_match_x86(qcc_bin, tmp_path, cpu):
     from test_arm64 import SYSROOT, _run_raw
     rng = np.random.default_rng(9)
     k, n = 200, 44
-    for flags, bits, group, asym, act in [
+    for i, (flags, bits, group, asym, act) in enumerate([
             (["--w4a8", "--group=32", "--asym"], 4, 32, True, True),
             (["--w4a8", "--scale-type=f16"], 4, 32, False, True),
             (["--w8a8"], 8, None, False, True),
             (["--w8a8", "--asym"], 8, None, True, True),
             (["--w4a16", "--group=32", "--asym"], 4, 32, True, False),
             (["--w4a16", "--group=64", "--scale-type=f16"], 4, 64, False, False),
-            (["--w8a16", "--asym"], 8, None, True, False)]:
+            (["--w8a16", "--asym"], 8, None, True, False)]):
         path, w, b = random_linear(tmp_path, rng, k, n)
-        x = rng.standard_normal((17, k)).astype(np.float32)
+        # 17 rows end on a block of 1 row, 19 on one of 3 (smmla's spare row).
+        x = rng.standard_normal((17 + 2 * (i % 2), k)).astype(np.float32)
         q, s, zp = quant_ref.quantize_weight(w, bits, group, asym, "rtn")
         if "--scale-type=f16" in flags:
             s = np.asarray(s, np.float32).astype(np.float16).astype(np.float32)
@@ -159,6 +162,9 @@ def test_arm64_kernels_match_x86(qcc_bin, tmp_path, cpu):
                         "-o", str(exe)], check=True)
         (got,) = _run_raw(exe, {"x": x}, ["x"], out, ["qemu-aarch64", "-cpu", "max", "-L", SYSROOT])
         if act:
+            dis = subprocess.run(["aarch64-linux-gnu-objdump", "-d", str(out / "liblin.a")],
+                                 check=True, capture_output=True, text=True).stdout
+            assert f"\t{instruction}" in dis, f"{cpu} should run the {instruction} kernel"
             np.testing.assert_array_equal(got, ref, err_msg=" ".join(flags))
         else:
             np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5, err_msg=" ".join(flags))
@@ -170,7 +176,7 @@ def test_arm64_kernels_match_x86(qcc_bin, tmp_path, cpu):
     w = np.clip(w.astype(np.int64) + wzp, -128, 127).astype(np.int8)
     path = tmp_path / "mmi.onnx"
     integer_matmul_model(path, T.UINT8, ["m", k], [], w, wzp)
-    a = rng.integers(0, 256, size=(17, k)).astype(np.uint8)
+    a = rng.integers(0, 256, size=(19, k)).astype(np.uint8)
     az = np.array(131, np.uint8)
     out = tmp_path / "arm_mmi"
     subprocess.run([str(qcc_bin), str(path), "-o", str(out / "mmi"), "--name=mmi",

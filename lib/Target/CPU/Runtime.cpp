@@ -20,6 +20,7 @@
 #include "qcc/Target/CPU/Runtime_qgemm_avx2.inc"
 #include "qcc/Target/CPU/Runtime_qgemm_neon.inc"
 #include "qcc/Target/CPU/Runtime_qgemm_neon_dot.inc"
+#include "qcc/Target/CPU/Runtime_qgemm_neon_i8mm.inc"
 #include "qcc/Target/CPU/Runtime_qgemm_generic_x86_64.inc"
 #include "qcc/Target/CPU/Runtime_context_aarch64.inc"
 #include "qcc/Target/CPU/Runtime_context_x86_64.inc"
@@ -112,6 +113,8 @@ int64_t qcc::sgemmPanelWidth(const ResolvedTarget &t) {
 static std::pair<Blob, const char *> qgemmVariant(const llvm::Triple &triple,
                                                   const llvm::MCSubtargetInfo &sti) {
   if (triple.getArch() == llvm::Triple::aarch64) {
+    if (sti.checkFeatures("+dotprod,+i8mm"))
+      return {blob("qgemm_neon_i8mm", kRuntime_qgemm_neon_i8mm), "arm64.i8mm"};
     if (sti.checkFeatures("+dotprod"))
       return {blob("qgemm_neon_dot", kRuntime_qgemm_neon_dot), "arm64.dotprod"};
     return {blob("qgemm_neon", kRuntime_qgemm_neon), "arm64.neon"};
