@@ -65,6 +65,8 @@ typedef struct {
   const float *sa;  /* row scales */
   const int32_t *asum; /* per row and group: sum of the row's int8 values */
   const float *bias;
+  const float *res; /* residual added last, res_rs floats apart; or NULL */
+  int64_t res_rs;
   float *y;
   int64_t y_rs;
   /* Integer matmul: int8/uint8 rows (flip 0x80 turns uint8 into a'), the
@@ -259,13 +261,22 @@ static void quantize_rows_task(void *data, int64_t begin, int64_t end, int threa
 
 /*--- Scalar reference ----------------------------------------------------*/
 
+/* y[r][n] = v (+ bias) (+ residual): each sum rounded on its own, in the
+ * reference's order. */
+static inline void store_value(const qlinear_job *j, int64_t r, int64_t n, float v) {
+  if (j->bias)
+    v = v + j->bias[n];
+  if (j->res)
+    v = v + j->res[r * j->res_rs + n];
+  j->y[r * j->y_rs + n] = v;
+}
+
 /* Rows [r0, r1) x columns of tiles [t0, t1). */
 static void tiles_scalar(const qlinear_job *j, int64_t r0, int64_t r1, int64_t t0,
                          int64_t t1) {
   const qcc_rt_qweight *w = j->w;
   int64_t n_end = t1 * w->nr < w->n ? t1 * w->nr : w->n;
   for (int64_t r = r0; r < r1; ++r) {
-    float *y = j->y + r * j->y_rs;
     for (int64_t n = t0 * w->nr; n < n_end; ++n) {
       if (j->yi) {
         /* Unsigned: the sum wraps as the int32 accumulation does. */
@@ -296,7 +307,7 @@ static void tiles_scalar(const qlinear_job *j, int64_t r0, int64_t r1, int64_t t
           out += x[k] * wd;
         }
       }
-      y[n] = j->bias ? out + j->bias[n] : out;
+      store_value(j, r, n, out);
     }
   }
 }
@@ -340,13 +351,24 @@ static void store_cols(float *y, __m256 v, int64_t cols) {
     y[c] = tmp[c];
 }
 
-static __m256 bias_cols(const float *bias, int64_t cols) {
+static __m256 load_cols(const float *v, int64_t cols) {
   if (cols == 8)
-    return _mm256_loadu_ps(bias);
+    return _mm256_loadu_ps(v);
   float tmp[8] = {0};
   for (int64_t c = 0; c < cols; ++c)
-    tmp[c] = bias[c];
+    tmp[c] = v[c];
   return _mm256_loadu_ps(tmp);
+}
+
+/* The epilogue's end for row r of tile `tile`: y (+ bias) (+ residual),
+ * stored. */
+static inline void store_out(const qlinear_job *j, int64_t r, int64_t tile, __m256 y) {
+  int64_t cols = j->w->n - tile * 8 < 8 ? j->w->n - tile * 8 : 8;
+  if (j->bias)
+    y = _mm256_add_ps(y, load_cols(j->bias + tile * 8, cols));
+  if (j->res)
+    y = _mm256_add_ps(y, load_cols(j->res + r * j->res_rs + tile * 8, cols));
+  store_cols(j->y + r * j->y_rs + tile * 8, y, cols);
 }
 
 /* sum(a * nibble) over 8 K-steps for 8 columns, as int16 pairs: the low
@@ -378,13 +400,8 @@ fold_group(const qlinear_job *j, const uint8_t *blk, int64_t r0, const int MR, i
 static inline __attribute__((always_inline)) void
 store_int8act_rows(const qlinear_job *j, int64_t r0, const int MR, int64_t tile,
                    const __m256 t[4]) {
-  int64_t cols = j->w->n - tile * 8 < 8 ? j->w->n - tile * 8 : 8;
-  for (int r = 0; r < MR; ++r) {
-    __m256 y = _mm256_mul_ps(_mm256_set1_ps(j->sa[r0 + r]), t[r]);
-    if (j->bias)
-      y = _mm256_add_ps(y, bias_cols(j->bias + tile * 8, cols));
-    store_cols(j->y + (r0 + r) * j->y_rs + tile * 8, y, cols);
-  }
+  for (int r = 0; r < MR; ++r)
+    store_out(j, r0 + r, tile, _mm256_mul_ps(_mm256_set1_ps(j->sa[r0 + r]), t[r]));
 }
 
 /* MR (<= 4) int8 rows x one tile of 8 columns, int4 or int8 weights. The
@@ -657,13 +674,8 @@ tile_floatact(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
           acc[r] = _mm256_fmadd_ps(_mm256_broadcast_ss(x[r] + k + i), wv[i], acc[r]);
     }
   }
-  int64_t cols = w->n - tile * 8 < 8 ? w->n - tile * 8 : 8;
-  for (int r = 0; r < MR; ++r) {
-    __m256 y = acc[r];
-    if (j->bias)
-      y = _mm256_add_ps(y, bias_cols(j->bias + tile * 8, cols));
-    store_cols(j->y + (r0 + r) * j->y_rs + tile * 8, y, cols);
-  }
+  for (int r = 0; r < MR; ++r)
+    store_out(j, r0 + r, tile, acc[r]);
 }
 
 /* Tile `tile` dequantized into panel[kp][8], k-major: the values
@@ -706,15 +718,9 @@ tile_panel(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const i
         acc[r][1] = _mm256_fmadd_ps(xk, w1, acc[r][1]);
     }
   }
-  for (int t = 0; t < NT; ++t) {
-    int64_t cols = j->w->n - (tile + t) * 8 < 8 ? j->w->n - (tile + t) * 8 : 8;
-    for (int r = 0; r < MR; ++r) {
-      __m256 y = acc[r][t];
-      if (j->bias)
-        y = _mm256_add_ps(y, bias_cols(j->bias + (tile + t) * 8, cols));
-      store_cols(j->y + (r0 + r) * j->y_rs + (tile + t) * 8, y, cols);
-    }
-  }
+  for (int t = 0; t < NT; ++t)
+    for (int r = 0; r < MR; ++r)
+      store_out(j, r0 + r, tile + t, acc[r][t]);
 }
 
 #define QCC_PANEL_DISPATCH(NT)                                                                 \
@@ -921,9 +927,8 @@ static inline void neon_store_row(const qlinear_job *j, int64_t r, int64_t tile,
   vst1q_f32(out, v0);
   vst1q_f32(out + 4, v1);
   int64_t cols = j->w->n - tile * 8 < 8 ? j->w->n - tile * 8 : 8;
-  float *y = j->y + r * j->y_rs + tile * 8;
   for (int64_t c = 0; c < cols; ++c)
-    y[c] = j->bias ? out[c] + j->bias[tile * 8 + c] : out[c];
+    store_value(j, r, tile * 8 + c, out[c]);
 }
 
 /* The end of group g for MR rows: acc -= zp * sum(a), then
@@ -1270,8 +1275,9 @@ static void init_weight(qlinear_job *j, qcc_rt_context *ctx, const qcc_rt_qweigh
 }
 
 void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int64_t m,
-                         const qcc_rt_qweight *w, const float *bias, float *y, int64_t y_rs,
-                         int64_t int8_act, float act_scale) {
+                         const qcc_rt_qweight *w, const float *bias, const float *res,
+                         int64_t res_rs, float *y, int64_t y_rs, int64_t int8_act,
+                         float act_scale) {
   qlinear_job j = {0};
   init_weight(&j, ctx, w, m);
   if (w->flags & QCC_RT_QWEIGHT_INT_SUMS)
@@ -1280,6 +1286,8 @@ void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int6
   j.x_rs = x_rs;
   j.act_scale = act_scale;
   j.bias = bias;
+  j.res = res;
+  j.res_rs = res_rs;
   j.y = y;
   j.y_rs = y_rs;
   int64_t tiles = ceil_div(w->n, w->nr);
@@ -1362,10 +1370,11 @@ void _mlir_ciface_qcc_rt_qmatmul(qcc_rt_context *ctx, qcc_rt_u8_2d *a, qcc_rt_i8
 }
 
 void _mlir_ciface_qcc_rt_qlinear(qcc_rt_context *ctx, qcc_rt_f32_2d *x, qcc_rt_i8_1d *w,
-                                 qcc_rt_f32_1d *bias, qcc_rt_f32_2d *y, int64_t int8_act,
-                                 float act_scale) {
+                                 qcc_rt_f32_1d *bias, qcc_rt_f32_2d *res, qcc_rt_f32_2d *y,
+                                 int64_t int8_act, float act_scale) {
   qcc_rt_qlinear_impl(ctx, x->aligned + x->offset, x->strides[0], x->sizes[0],
                       (const qcc_rt_qweight *)(w->aligned + w->offset),
                       bias->size ? bias->aligned + bias->offset : NULL,
+                      res->sizes[0] ? res->aligned + res->offset : NULL, res->strides[0],
                       y->aligned + y->offset, y->strides[0], int8_act, act_scale);
 }

@@ -85,12 +85,14 @@ typedef struct qcc_rt_qweight {
  * int32 sum of them where the scales would be. */
 #define QCC_RT_QWEIGHT_INT_SUMS 2
 
-/* y[m x n] = x[m x k] * W + bias (bias may be NULL); rows x_rs / y_rs
- * floats apart. With int8_act, rows of x are quantized first: with
- * act_scale if it is not 0, else per row. */
+/* y[m x n] = x[m x k] * W + bias + res (bias and res may be NULL; res
+ * is added after bias); rows x_rs / res_rs / y_rs floats apart. With
+ * int8_act, rows of x are quantized first: with act_scale if it is not 0,
+ * else per row. */
 void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int64_t m,
-                         const qcc_rt_qweight *w, const float *bias, float *y, int64_t y_rs,
-                         int64_t int8_act, float act_scale);
+                         const qcc_rt_qweight *w, const float *bias, const float *res,
+                         int64_t res_rs, float *y, int64_t y_rs, int64_t int8_act,
+                         float act_scale);
 
 /* ONNX MatMulInteger with a packed (QCC_RT_QWEIGHT_INT_SUMS) weight:
  * y[m x n] = (a - a_zp) * W in int32, a being int8 (a_unsigned 0) or uint8

@@ -314,6 +314,74 @@ def test_int8_rows_with_a_short_last_group(qcc_bin, tmp_path):
         np.testing.assert_array_equal(model({"x": x})[0], ref, err_msg=f"M={m}")
 
 
+def residual_model(path, w, b):
+    """z = skip + (x @ w + b): a layer feeding a skip connection."""
+    k, n = w.shape
+    nodes = [h.make_node("MatMul", ["x", "w"], ["xw"], name="proj"),
+             h.make_node("Add", ["xw", "b"], ["h"], name="proj_bias"),
+             h.make_node("Add", ["skip", "h"], ["z"], name="residual")]
+    g = h.make_graph(nodes, "res", [h.make_tensor_value_info("x", T.FLOAT, ["m", k]),
+                                    h.make_tensor_value_info("skip", T.FLOAT, ["m", n])],
+                     [h.make_tensor_value_info("z", T.FLOAT, None)],
+                     [nh.from_array(w, "w"), nh.from_array(b, "b")])
+    onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 17)]), str(path))
+
+
+def test_residual_runs_in_the_kernel_epilogue(qcc_bin, tmp_path):
+    """The skip connection's add goes into the kernels (qcc-fuse-residual:
+    no float add is left in the model's code) and is added after the bias,
+    as the separate add would be: with int8 activations the bits of the
+    reference plus the skip, on the AVX2 kernels (rows of 4, the pair and
+    panel kernels), the scalar kernel, the reference lowering of a layer
+    the kernels do not take (groups of 4), and the arm64 i8mm kernel."""
+    rng = np.random.default_rng(12)
+    k, n = 200, 44
+    w = (rng.standard_normal((k, n)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(n).astype(np.float32)
+    path = tmp_path / "res.onnx"
+    residual_model(path, w, b)
+    llvm = subprocess.run([str(qcc_bin), str(path), "--w4a8", "--emit=llvm-dialect"],
+                          check=True, capture_output=True, text=True).stdout
+    assert "llvm.call @qcc_rt_qlinear(" in llvm and "llvm.fadd" not in llvm
+    for flags, bits, group, cpu, rows in [
+            (["--w4a8", "--group=32", "--asym"], 4, 32, "haswell", (3, 26)),
+            (["--w8a8"], 8, None, "haswell", (5,)),
+            (["--w4a8", "--group=32"], 4, 32, "x86-64", (3,)),
+            (["--w4a8", "--group=4"], 4, 4, "haswell", (3,)),
+            (["--w4a16", "--group=32"], 4, 32, "haswell", (3,))]:
+        asym = "--asym" in flags
+        act = "--w4a16" not in flags
+        q, s, zp = quant_ref.quantize_weight(w, bits, group, asym, "rtn")
+        model = CompiledModel(qcc_bin, path, tmp_path, extra_args=[*flags, f"--cpu={cpu}"])
+        for m in rows:
+            x = rng.standard_normal((m, k)).astype(np.float32)
+            skip = rng.standard_normal((m, n)).astype(np.float32)
+            ref = quant_ref.qlinear(x, q, s, zp, group=group, act_bits=8 if act else None,
+                                    bias=b) + skip
+            got = model({"x": x, "skip": skip})[0]
+            msg = f"{' '.join(flags)} {cpu} M={m}"
+            if act:
+                np.testing.assert_array_equal(got, ref, err_msg=msg)
+            else:
+                np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5, err_msg=msg)
+    if not (shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64")):
+        return
+    from test_arm64 import SYSROOT, _run_raw
+    q, s, zp = quant_ref.quantize_weight(w, 4, 32, False, "rtn")
+    x = rng.standard_normal((7, k)).astype(np.float32)
+    skip = rng.standard_normal((7, n)).astype(np.float32)
+    out = tmp_path / "arm"
+    subprocess.run([str(qcc_bin), str(path), "-o", str(out / "res"), "--name=res", "--w4a8",
+                    "--target=arm64", "--cpu=neoverse-v1"], check=True, capture_output=True)
+    subprocess.run(["aarch64-linux-gnu-gcc", "-std=c99", "-O2", "-DMODEL=res", f"-I{out}",
+                    str(ROOT / "test/e2e/raw_runner.c"), str(out / "libres.a"), "-lm",
+                    "-o", str(out / "run")], check=True)
+    (got,) = _run_raw(out / "run", {"x": x, "skip": skip}, ["x", "skip"], out,
+                      ["qemu-aarch64", "-cpu", "max", "-L", SYSROOT])
+    ref = quant_ref.qlinear(x, q, s, zp, group=32, act_bits=8, bias=b) + skip
+    np.testing.assert_array_equal(got, ref)
+
+
 # Integer matmuls (ONNX MatMulInteger) on packed weights -------------------
 
 def integer_matmul_model(path, a_type, a_dims, zp_dims, w, wzp):

@@ -423,7 +423,7 @@ struct LowerQLinear : OpRewritePattern<QLinearOp> {
       Value r = b.create<MatMulOp>(loc, op.getType(), op.getInput(), wf);
       if (Value bias = op.getBias())
         r = b.create<AddOp>(loc, op.getType(), r, bias);
-      b.replaceOp(op, r);
+      b.replaceOp(op, withResidual(b, op, r));
       return success();
     }
     if (!wt.hasStaticShape())
@@ -588,8 +588,14 @@ struct LowerQLinear : OpRewritePattern<QLinearOp> {
                             v = nb.create<arith::AddFOp>(l, v, toF32(nb, l, a[2]));
                           return fromF32(nb, l, v, elt);
                         });
-    b.replaceOp(op, out);
+    b.replaceOp(op, withResidual(b, op, out));
     return success();
+  }
+
+  /// The residual comes last, as the qcc.add it stands for.
+  static Value withResidual(PatternRewriter &b, QLinearOp op, Value out) {
+    Value residual = op.getResidual();
+    return residual ? b.create<AddOp>(op.getLoc(), op.getType(), out, residual) : out;
   }
 };
 

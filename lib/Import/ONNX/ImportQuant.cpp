@@ -393,7 +393,8 @@ LogicalResult convertMatMulNBits(Imp &imp) {
   SmallVector<int64_t> shape(at.getShape());
   shape.back() = N;
   auto rType = RankedTensorType::get(shape, at.getElementType());
-  auto op = imp.b.create<QLinearOp>(imp.loc, rType, av, w, s, zp, bias, wParams,
+  auto op = imp.b.create<QLinearOp>(imp.loc, rType, av, w, s, zp, bias,
+                                    /*residual=*/Value(), wParams,
                                     actParams, FloatAttr());
   imp.setOutput(0, op, (*a)->dtype);
   return success();

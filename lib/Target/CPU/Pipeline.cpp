@@ -88,6 +88,8 @@ void qcc::buildCPULoweringPipeline(OpPassManager &pm, const ResolvedTarget &targ
   pm.addNestedPass<func::FuncOp>(createQccFuseDequantizedLinear());
   // Layers sharing an input quantize it once and run as one kernel call.
   pm.addNestedPass<func::FuncOp>(createQccMergeSiblingLinears());
+  // Skip connections are added in the kernels' epilogue.
+  pm.addNestedPass<func::FuncOp>(createQccFuseResidual());
   pm.addPass(createQccAddRuntimeContext());
   // Quantized linear layers with constant weights run on the target's
   // kernels from weights packed now; the rest take the reference lowering.

@@ -219,3 +219,11 @@ func.func private @group() attributes {e = #qcc.packed<"x", [12, 8], #qcc.qparam
 
 // expected-error @+1 {{packed tile must have 2 dims (group, columns), got 1}}
 func.func private @tile() attributes {e = #qcc.packed<"x", [16], #qcc.qparams<s4, per_tensor>>}
+
+// -----
+
+func.func @qlinear_residual(%x: tensor<3x4xf32>, %w: tensor<4x2xi8>, %s: tensor<2xf32>, %h: tensor<3x1xf32>) -> tensor<3x2xf32> {
+  // expected-error @+1 {{residual must have the result's type 'tensor<3x2xf32>', got 'tensor<3x1xf32>'}}
+  %0 = qcc.qlinear %x, %w, %s residual %h : tensor<3x1xf32> {weight_params = #qcc.qparams<s8, per_axis(1)>} : (tensor<3x4xf32>, tensor<4x2xi8>, tensor<2xf32>) -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}

@@ -878,6 +878,9 @@ LogicalResult QLinearOp::verify() {
   if (r.getRank() != x.getRank() ||
       !dimsCompatible(r.getDimSize(r.getRank() - 1), w.getDimSize(1)))
     return emitOpError("result must be the input shape with the last dim N");
+  if (Value res = getResidual(); res && res.getType() != r)
+    return emitOpError("residual must have the result's type ") << r << ", got "
+                                                                << res.getType();
   if (auto act = getActParamsAttr())
     if (act.getBits() != 8)
       return emitOpError("activations quantize to 8 bits, got ")

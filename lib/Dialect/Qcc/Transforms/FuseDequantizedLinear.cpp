@@ -58,7 +58,8 @@ struct FuseDequantizedWeight : OpRewritePattern<MatMulOp> {
     if (!isa<FloatType>(xType.getElementType()) || op.getType().getRank() != xType.getRank())
       return failure();
     b.replaceOpWithNewOp<QLinearOp>(op, op.getType(), op.getLhs(), dq.getInput(), dq.getScale(),
-                                    dq.getZeroPoint(), /*bias=*/Value(), params,
+                                    dq.getZeroPoint(), /*bias=*/Value(),
+                                    /*residual=*/Value(), params,
                                     /*act_params=*/QuantParamsAttr(), /*act_scale=*/FloatAttr());
     return success();
   }

@@ -81,7 +81,7 @@ std::optional<Signature> signatureOf(QLinearOp op) {
   auto w = constantOf(op.getWeight());
   auto s = constantOf(op.getWeightScale());
   if (!w || !s || (op.getWeightZeroPoint() && !constantOf(op.getWeightZeroPoint())) ||
-      (op.getBias() && !constantOf(op.getBias())))
+      (op.getBias() && !constantOf(op.getBias())) || op.getResidual())
     return std::nullopt;
   // One scale for the whole tensor cannot be shared by weights of
   // different ranges.
@@ -148,7 +148,8 @@ void merge(ArrayRef<QLinearOp> group) {
     locs.push_back(op.getLoc());
   Location loc = b.getFusedLoc(locs);
   auto merged = b.create<QLinearOp>(loc, resultType.clone(shape), first.getInput(), weight, scale,
-                                    zeroPoint, bias, first.getWeightParams(),
+                                    zeroPoint, bias, /*residual=*/Value(),
+                                    first.getWeightParams(),
                                     first.getActParamsAttr(), first.getActScaleAttr());
   // Each layer's columns, at its old place in the column order.
   int64_t rank = resultType.getRank(), offset = 0;

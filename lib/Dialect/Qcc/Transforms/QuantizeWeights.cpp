@@ -632,7 +632,7 @@ struct QuantizeWeights : qcc::impl::QccQuantizeWeightsBase<QuantizeWeights> {
       input = b.create<MulOp>(loc, input.getType(), input, c);
     }
     auto lin = b.create<QLinearOp>(loc, resultType.clone(b.getF32Type()), input, q, s, zp, bias,
-                                   params, actParams, actScale);
+                                   /*residual=*/Value(), params, actParams, actScale);
     std::string scheme = std::string(layerAsym ? "u" : "s") + std::to_string(layerBits) +
                          (layerGroup > 0 ? " g" + std::to_string(layerGroup) : " per-channel") +
                          (act == "dynamic"  ? ", int8 activations"

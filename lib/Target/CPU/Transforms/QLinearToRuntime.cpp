@@ -51,6 +51,17 @@ struct QLinearToRuntime : qcc::impl::QccQLinearToRuntimeBase<QLinearToRuntime> {
       bias = b.create<memref::AllocaOp>(loc, MemRefType::get({0}, f32));
     bias = b.create<memref::CastOp>(loc, dynamic1d(f32), bias);
 
+    // No residual: an empty buffer, which the runtime reads as none.
+    Value residual;
+    if (Value rt = op.getResidual()) {
+      residual = b.create<bufferization::ToMemrefOp>(
+          loc, MemRefType::get(yType.getShape(), f32), rt);
+      residual = qcc::memrefRows(b, loc, residual, N);
+    } else {
+      residual = b.create<memref::AllocaOp>(loc, MemRefType::get({0, 0}, f32));
+    }
+    residual = b.create<memref::CastOp>(loc, dynamic2d, residual);
+
     Value out = qcc::allocResultBuffer(b, loc, yType, op.getInput());
     Value y = b.create<memref::CastOp>(loc, dynamic2d, qcc::memrefRows(b, loc, out, N));
 
@@ -63,10 +74,11 @@ struct QLinearToRuntime : qcc::impl::QccQLinearToRuntimeBase<QLinearToRuntime> {
         module, kQLinear,
         FunctionType::get(ctx,
                           {context.getType(), dynamic2d, dynamic1d(b.getI8Type()),
-                           dynamic1d(f32), dynamic2d, b.getI64Type(), f32},
+                           dynamic1d(f32), dynamic2d, dynamic2d, b.getI64Type(), f32},
                           {}),
         /*cInterface=*/true);
-    b.create<func::CallOp>(loc, fn, ValueRange{context, x, w, bias, y, act, actScale});
+    b.create<func::CallOp>(loc, fn,
+                           ValueRange{context, x, w, bias, residual, y, act, actScale});
     Value result = b.create<bufferization::ToTensorOp>(loc, yType, out, /*restrict=*/true,
                                                        /*writable=*/true);
     op.replaceAllUsesWith(result);

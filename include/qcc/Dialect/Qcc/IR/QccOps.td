@@ -465,7 +465,7 @@ def Qcc_QMatMulOp : Qcc_Op<"qmatmul", [Pure, AttrSizedOperandSegments]> {
 def Qcc_QLinearOp : Qcc_Op<"qlinear", [Pure, AttrSizedOperandSegments]> {
   let summary = "linear layer with a quantized weight";
   let description = [{
-    `result = input x dequantize(weight) + bias`, `weight` being `[K, N]`
+    `result = input x dequantize(weight) + bias (+ residual)`, `weight` being `[K, N]`
     integers (possibly packed, see `#qcc.packed`) with scheme
     `weight_params` whose axis is the reduction axis 0 for per-group or the
     output axis 1 for per-channel. Without `act_params` the activations stay
@@ -474,17 +474,22 @@ def Qcc_QLinearOp : Qcc_Op<"qlinear", [Pure, AttrSizedOperandSegments]> {
     or, with `act_scale` (static quantization from calibration), every row
     with that one scale, values clamped to [-qmax, qmax].
     The dequantized weight is a semantic device only: kernels never build it.
+    `residual`, of the result's type, is added last (after the bias), as a
+    separate `qcc.add` would: the kernels fuse a transformer's skip
+    connection into their epilogue (see `qcc-fuse-residual`).
   }];
   let arguments = (ins Qcc_FloatTensor:$input, Qcc_IntTensor:$weight,
       Qcc_FloatTensor:$weight_scale, Optional<Qcc_IntTensor>:$weight_zero_point,
-      Optional<Qcc_FloatTensor>:$bias, Qcc_QuantParamsAttr:$weight_params,
+      Optional<Qcc_FloatTensor>:$bias, Optional<Qcc_FloatTensor>:$residual,
+      Qcc_QuantParamsAttr:$weight_params,
       OptionalAttr<Qcc_QuantParamsAttr>:$act_params, OptionalAttr<F32Attr>:$act_scale);
   let results = (outs Qcc_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $weight `,` $weight_scale
     (`zp` $weight_zero_point^ `:` type($weight_zero_point))?
-    (`bias` $bias^ `:` type($bias))? attr-dict `:` `(` type($input) `,`
-    type($weight) `,` type($weight_scale) `)` `->` type($result)
+    (`bias` $bias^ `:` type($bias))? (`residual` $residual^ `:` type($residual))?
+    attr-dict `:` `(` type($input) `,` type($weight) `,` type($weight_scale) `)`
+    `->` type($result)
   }];
   let hasVerifier = 1;
 }

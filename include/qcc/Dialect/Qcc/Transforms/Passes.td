@@ -204,9 +204,24 @@ def QccMergeSiblingLinears : Pass<"qcc-merge-sibling-linears", "mlir::func::Func
     shared activation once per row and run as one kernel call over all
     their columns. Every column computes exactly what it did before: the
     per-row activation scale depends only on the input. Weights must be
-    unpacked constants, so the pass runs before `qcc-pack-weights`.
+    unpacked constants, so the pass runs before `qcc-pack-weights`; layers
+    with a residual operand are left alone.
   }];
   let dependentDialects = ["::qcc::QccDialect", "::mlir::arith::ArithDialect"];
+}
+
+def QccFuseResidual : Pass<"qcc-fuse-residual", "mlir::func::FuncOp"> {
+  let summary = "fold a skip connection's add into the linear layer it follows";
+  let description = [{
+    Replaces `qcc.add(qcc.qlinear(...), r)` (either operand order), where the
+    layer's only use is the add and `r` and the layer's result have the
+    add's type (no broadcasting), by the layer with `r` as its `residual`
+    operand. The kernels then add `r` in their epilogue, after the bias, as
+    the add did: the results are the same bits, without writing the
+    layer's output and reading it back. Run after
+    `qcc-merge-sibling-linears`, which leaves layers with a residual alone.
+  }];
+  let dependentDialects = ["::qcc::QccDialect"];
 }
 
 def QccPackWeights : Pass<"qcc-pack-weights", "mlir::ModuleOp"> {
