@@ -1,12 +1,13 @@
 /*===- qgemm.c - quantized linear layers on packed weights -----------------===
  *
- * y = x * dequantize(W) + bias with W packed at compile time by
+ * y = x * dequantize(W) + bias (+ residual) with W packed at compile time by
  * qcc-pack-weights (layout in docs/Kernels.md, header in runtime.h). With
  * int8 activations each row of x is quantized once per call (symmetric,
  * scale max|row| / 127, round half to even) and the group dot products
  * accumulate exactly in int32; the float epilogue runs in the order of the
  * reference (python/qcc/quant_ref.py):
  *   t = 0; for g: t = t + float(acc_g) * s_w[g];  y = s_row * t (+ bias)
+ * (the residual of a fused skip connection is added last, as its add was)
  * so every variant gives bit-identical results (the AVX2 prefill kernel for
  * int4 weights gets the same integers from a + 128 against centered
  * weights). Weight-only layers compute
@@ -396,7 +397,7 @@ fold_group(const qlinear_job *j, const uint8_t *blk, int64_t r0, const int MR, i
   }
 }
 
-/* y = s_row * t (+ bias) for MR rows of one tile. */
+/* y = s_row * t (+ bias) (+ residual) for MR rows of one tile. */
 static inline __attribute__((always_inline)) void
 store_int8act_rows(const qlinear_job *j, int64_t r0, const int MR, int64_t tile,
                    const __m256 t[4]) {
@@ -951,7 +952,7 @@ group_epilogue(const qlinear_job *j, const uint8_t *blk, int64_t r0, const int M
   }
 }
 
-/* y = s_row * t (+ bias) for MR rows of one tile. */
+/* y = s_row * t (+ bias) (+ residual) for MR rows of one tile. */
 static inline __attribute__((always_inline)) void
 store_rows(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, float32x4_t t[4][2]) {
   for (int r = 0; r < MR; ++r) {
@@ -1154,6 +1155,27 @@ static inline void mmla_rows(int32x4_t acc[2][4], const int MR, int32x4_t out[4]
   }
 }
 
+/* rows[r] = the int32 sums over `pairs` x 8 K-steps of MR rows (from K-step
+ * k0) against the block's 8 columns (from its first pair), on smmla. */
+static inline __attribute__((always_inline)) void
+mmla_dot(const qlinear_job *j, const uint8_t *blk, const int8_t *const qa[4], const int MR,
+         int64_t k0, int64_t pairs, int32x4_t rows[4][2]) {
+  int32x4_t acc[2][4];
+  for (int i = 0; 2 * i < MR; ++i)
+    for (int q = 0; q < 4; ++q)
+      acc[i][q] = vdupq_n_s32(0);
+  for (int64_t p = 0; p < pairs; ++p) {
+    int8x16_t wc[4];
+    mmla_weights(j, blk, p, wc);
+    for (int i = 0; 2 * i < MR; ++i) {
+      int8x16_t a = row_pair(qa, MR, i, k0 + 8 * p);
+      for (int q = 0; q < 4; ++q)
+        acc[i][q] = vmmlaq_s32(acc[i][q], a, wc[q]);
+    }
+  }
+  mmla_rows(acc, MR, rows);
+}
+
 /* tile_int8act on smmla: the same integers, so the same bits. One row
  * would waste half of each smmla, so it stays on sdot. */
 static inline __attribute__((always_inline)) void
@@ -1165,26 +1187,14 @@ tile_int8act_mmla(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) 
   const uint8_t *blk = j->tiles + tile * j->tile_bytes;
   const int64_t group = j->w->group;
   float32x4_t t[4][2];
-  int32x4_t acc[2][4], rows[4][2];
+  int32x4_t rows[4][2];
   const int8_t *qa[4];
   for (int r = 0; r < MR; ++r) {
     qa[r] = j->qa + (r0 + r) * j->kp;
     t[r][0] = t[r][1] = vdupq_n_f32(0);
   }
   for (int64_t g = 0; g < j->groups; ++g, blk += j->block_bytes) {
-    for (int i = 0; 2 * i < MR; ++i)
-      for (int q = 0; q < 4; ++q)
-        acc[i][q] = vdupq_n_s32(0);
-    for (int64_t p = 0; p < group / 8; ++p) {
-      int8x16_t wc[4];
-      mmla_weights(j, blk, p, wc);
-      for (int i = 0; 2 * i < MR; ++i) {
-        int8x16_t a = row_pair(qa, MR, i, g * group + 8 * p);
-        for (int q = 0; q < 4; ++q)
-          acc[i][q] = vmmlaq_s32(acc[i][q], a, wc[q]);
-      }
-    }
-    mmla_rows(acc, MR, rows);
+    mmla_dot(j, blk, qa, MR, g * group, group / 8, rows);
     group_epilogue(j, blk, r0, MR, g, rows, t);
   }
   store_rows(j, r0, MR, tile, t);
@@ -1197,24 +1207,11 @@ tile_qmm_mmla(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
     tile_qmm(j, r0, 1, tile);
     return;
   }
-  const uint8_t *blk = j->tiles + tile * j->tile_bytes;
-  int32x4_t acc[2][4], rows[4][2];
+  int32x4_t rows[4][2];
   const int8_t *qa[4];
   for (int r = 0; r < MR; ++r)
     qa[r] = j->qa + (r0 + r) * j->kp;
-  for (int i = 0; 2 * i < MR; ++i)
-    for (int q = 0; q < 4; ++q)
-      acc[i][q] = vdupq_n_s32(0);
-  for (int64_t p = 0; p < j->kp / 8; ++p) {
-    int8x16_t wc[4];
-    mmla_weights(j, blk, p, wc);
-    for (int i = 0; 2 * i < MR; ++i) {
-      int8x16_t a = row_pair(qa, MR, i, 8 * p);
-      for (int q = 0; q < 4; ++q)
-        acc[i][q] = vmmlaq_s32(acc[i][q], a, wc[q]);
-    }
-  }
-  mmla_rows(acc, MR, rows);
+  mmla_dot(j, j->tiles + tile * j->tile_bytes, qa, MR, 0, j->kp / 8, rows);
   qmm_store(j, r0, MR, tile, rows);
 }
 #define QCC_NEON_QMM(MR) tile_qmm_mmla(j, r, MR, tile)

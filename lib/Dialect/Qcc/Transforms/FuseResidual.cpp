@@ -18,11 +18,12 @@ using namespace qcc;
 
 namespace {
 
-/// `v`'s producer when it is a linear layer that can take `add` into its
-/// epilogue: `add` is its only use and it has no residual yet.
-QLinearOp fusibleLayer(Value v, AddOp add) {
+/// The producer of an add's operand `v` when it is a linear layer that can
+/// take the add into its epilogue: the add is its only use and it has no
+/// residual yet.
+QLinearOp fusibleLayer(Value v) {
   auto op = v.getDefiningOp<QLinearOp>();
-  if (!op || op.getResidual() || !op->hasOneUse() || v.getType() != add.getType())
+  if (!op || op.getResidual() || !op->hasOneUse())
     return {};
   return op;
 }
@@ -36,10 +37,10 @@ struct FuseResidual : qcc::impl::QccFuseResidualBase<FuseResidual> {
       if (add.getLhs().getType() != add.getType() || add.getRhs().getType() != add.getType())
         continue;
       // Float addition commutes exactly, so either side may be the layer.
-      QLinearOp layer = fusibleLayer(add.getLhs(), add);
+      QLinearOp layer = fusibleLayer(add.getLhs());
       Value residual = add.getRhs();
       if (!layer) {
-        layer = fusibleLayer(add.getRhs(), add);
+        layer = fusibleLayer(add.getRhs());
         residual = add.getLhs();
       }
       if (!layer)
