@@ -33,6 +33,19 @@ def _run_raw(exe, feeds, order, workdir, prefix_cmd=()):
     return outs
 
 
+def run_on_arm64(qcc_bin, src, out, name, flags, cpu, feeds):
+    """Compiles `src` for arm64 `cpu` into `out` as `name` (lib<name>.a),
+    links the raw runner against it and runs it under qemu on `feeds` (in
+    their order): the outputs."""
+    subprocess.run([str(qcc_bin), str(src), "-o", str(out / name), f"--name={name}", *flags,
+                    "--target=arm64", f"--cpu={cpu}"], check=True, capture_output=True)
+    exe = out / f"run_{name}"
+    subprocess.run(["aarch64-linux-gnu-gcc", "-std=c99", "-O2", f"-DMODEL={name}", f"-I{out}",
+                    str(ROOT / "test/e2e/raw_runner.c"), str(out / f"lib{name}.a"), "-lm",
+                    "-o", str(exe)], check=True)
+    return _run_raw(exe, feeds, list(feeds), out, ["qemu-aarch64", "-cpu", "max", "-L", SYSROOT])
+
+
 def _artifact(qcc_bin, src, out, *target):
     subprocess.run([str(qcc_bin), str(src), "-o", str(out / "llama"), "--name=llama", *target],
                    check=True)
@@ -55,14 +68,7 @@ def test_arm64_matches_x86_and_onnxruntime(qcc_bin, tmp_path, cpu):
     (tmp_path / "x86out").mkdir()
     got_x86 = _run_raw(x86_exe, feeds, order, tmp_path / "x86out")
 
-    arm = _artifact(qcc_bin, src, tmp_path / "arm", "--target=arm64", f"--cpu={cpu}")
-    arm_exe = tmp_path / "run_arm"
-    subprocess.run(["aarch64-linux-gnu-gcc", "-std=c99", "-O2", "-DMODEL=llama", f"-I{arm}",
-                    str(ROOT / "test/e2e/raw_runner.c"), str(arm / "libllama.a"), "-lm",
-                    "-o", str(arm_exe)], check=True)
-    (tmp_path / "armout").mkdir()
-    got_arm = _run_raw(arm_exe, feeds, order, tmp_path / "armout",
-                       ["qemu-aarch64", "-cpu", "max", "-L", SYSROOT])
+    got_arm = run_on_arm64(qcc_bin, src, tmp_path / "arm", "llama", [], cpu, feeds)
 
     want = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).run(None, feeds)
     assert len(got_arm) == len(got_x86) == len(want)

@@ -133,7 +133,7 @@ def test_arm64_kernels_match_x86(qcc_bin, tmp_path, cpu, instruction):
     scales: with int8 activations also the reference's bits, weight-only
     layers (dequantized in registers, fused multiply-adds in K order on
     both) the reference to float rounding."""
-    from test_arm64 import SYSROOT, _run_raw
+    from test_arm64 import run_on_arm64
     rng = np.random.default_rng(9)
     k, n = 200, 44
     for i, (flags, bits, group, asym, act) in enumerate([
@@ -154,13 +154,7 @@ def test_arm64_kernels_match_x86(qcc_bin, tmp_path, cpu, instruction):
                                            act_bits=8 if act else None, bias=b), 0)
         x86 = CompiledModel(qcc_bin, path, tmp_path, extra_args=[*flags, "--cpu=haswell"])({"x": x})[0]
         out = tmp_path / f"arm_{bits}"
-        subprocess.run([str(qcc_bin), str(path), "-o", str(out / "lin"), "--name=lin", *flags,
-                        "--target=arm64", f"--cpu={cpu}"], check=True, capture_output=True)
-        exe = out / "run"
-        subprocess.run(["aarch64-linux-gnu-gcc", "-std=c99", "-O2", "-DMODEL=lin", f"-I{out}",
-                        str(ROOT / "test/e2e/raw_runner.c"), str(out / "liblin.a"), "-lm",
-                        "-o", str(exe)], check=True)
-        (got,) = _run_raw(exe, {"x": x}, ["x"], out, ["qemu-aarch64", "-cpu", "max", "-L", SYSROOT])
+        (got,) = run_on_arm64(qcc_bin, path, out, "lin", flags, cpu, {"x": x})
         if act:
             dis = subprocess.run(["aarch64-linux-gnu-objdump", "-d", str(out / "liblin.a")],
                                  check=True, capture_output=True, text=True).stdout
@@ -178,15 +172,8 @@ def test_arm64_kernels_match_x86(qcc_bin, tmp_path, cpu, instruction):
     integer_matmul_model(path, T.UINT8, ["m", k], [], w, wzp)
     a = rng.integers(0, 256, size=(19, k)).astype(np.uint8)
     az = np.array(131, np.uint8)
-    out = tmp_path / "arm_mmi"
-    subprocess.run([str(qcc_bin), str(path), "-o", str(out / "mmi"), "--name=mmi",
-                    "--target=arm64", f"--cpu={cpu}"], check=True, capture_output=True)
-    exe = out / "run"
-    subprocess.run(["aarch64-linux-gnu-gcc", "-std=c99", "-O2", "-DMODEL=mmi", f"-I{out}",
-                    str(ROOT / "test/e2e/raw_runner.c"), str(out / "libmmi.a"), "-lm",
-                    "-o", str(exe)], check=True)
-    (got,) = _run_raw(exe, {"a": a, "az": az}, ["a", "az"], out,
-                      ["qemu-aarch64", "-cpu", "max", "-L", SYSROOT])
+    (got,) = run_on_arm64(qcc_bin, path, tmp_path / "arm_mmi", "mmi", [], cpu,
+                          {"a": a, "az": az})
     np.testing.assert_array_equal(got.view(np.int32), integer_matmul_ref(a, az, w, wzp))
 
 
@@ -366,18 +353,12 @@ def test_residual_runs_in_the_kernel_epilogue(qcc_bin, tmp_path):
                 np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5, err_msg=msg)
     if not (shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64")):
         return
-    from test_arm64 import SYSROOT, _run_raw
+    from test_arm64 import run_on_arm64
     q, s, zp = quant_ref.quantize_weight(w, 4, 32, False, "rtn")
     x = rng.standard_normal((7, k)).astype(np.float32)
     skip = rng.standard_normal((7, n)).astype(np.float32)
-    out = tmp_path / "arm"
-    subprocess.run([str(qcc_bin), str(path), "-o", str(out / "res"), "--name=res", "--w4a8",
-                    "--target=arm64", "--cpu=neoverse-v1"], check=True, capture_output=True)
-    subprocess.run(["aarch64-linux-gnu-gcc", "-std=c99", "-O2", "-DMODEL=res", f"-I{out}",
-                    str(ROOT / "test/e2e/raw_runner.c"), str(out / "libres.a"), "-lm",
-                    "-o", str(out / "run")], check=True)
-    (got,) = _run_raw(out / "run", {"x": x, "skip": skip}, ["x", "skip"], out,
-                      ["qemu-aarch64", "-cpu", "max", "-L", SYSROOT])
+    (got,) = run_on_arm64(qcc_bin, path, tmp_path / "arm", "res", ["--w4a8"], "neoverse-v1",
+                          {"x": x, "skip": skip})
     ref = quant_ref.qlinear(x, q, s, zp, group=32, act_bits=8, bias=b) + skip
     np.testing.assert_array_equal(got, ref)
 
