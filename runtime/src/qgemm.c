@@ -295,7 +295,7 @@ static void tiles_scalar(const qlinear_job *j, int64_t r0, int64_t r1, int64_t t
         for (int64_t g = 0; g < j->groups; ++g) {
           int32_t acc = 0;
           for (int64_t k = g * w->group; k < (g + 1) * w->group && k < w->k; ++k)
-            acc += qa[k] * centered(j, k, n);
+            acc += (int8_t)(qa[k] ^ (j->qa_unsigned ? 0x80 : 0)) * centered(j, k, n);
           float p = (float)acc * scale_of(j, g * w->group, n);
           t = t + p;
         }
@@ -802,8 +802,388 @@ static void *task_panel(const qlinear_job *j, int thread, size_t bytes, void **o
   return (void *)(((uintptr_t)*own + 31) & ~(uintptr_t)31);
 }
 
+/*--- AVX-512 VNNI kernels: tiles of 16 columns ---------------------------*/
+
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+/* Each call unpacks a tile once into a panel of centered int8 weights
+ * w = q - zp, per group [group/4][16 columns][4 K-steps] (the operand
+ * order of vpdpbusd), then the group's 16 int32 seeds -128 * sum(w) and
+ * its 16 scales as f32. Rows run as a + 128 (unsigned) against it:
+ * vpdpbusd adds u8 x s8 products exactly into int32, with no int16 step to
+ * saturate, and the seed takes the 128 back off, so each group's sum is
+ * sum(a * w), the integers of every other variant. */
+static int64_t vnni_group_bytes(int64_t group) { return group * 16 + 128; }
+
+static inline __m512 vnni_scales(const qlinear_job *j, const uint8_t *at) {
+  return j->f16_scales ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)at))
+                       : _mm512_loadu_ps((const float *)at);
+}
+
+/* The 16 zero points of a block, each repeated over its column's 4 bytes
+ * (bytes subtract modulo 256, so their sign does not matter). */
+static inline __m512i vnni_zero_points(const qlinear_job *j, const uint8_t *blk) {
+  __m512i z = _mm512_cvtepu8_epi32(_mm_loadu_si128((const __m128i *)(blk + j->zp_at)));
+  return _mm512_mullo_epi32(z, _mm512_set1_epi32(0x01010101));
+}
+
+static inline __mmask16 vnni_cols(const qlinear_job *j, int64_t tile) {
+  int64_t cols = j->w->n - tile * 16;
+  return cols >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << cols) - 1);
+}
+
+/* Fills the panel of `tile`. Returns 0 when some q - zp leaves int8 (an
+ * int8 zero point far from its weights): the scalar code takes that tile. */
+static int vnni_unpack_tile(const qlinear_job *j, int64_t tile, int8_t *panel) {
+  const uint8_t *blk = j->tiles + tile * j->tile_bytes;
+  const int64_t wb = weight_bytes(j->w), group = j->w->group;
+  const __m512i low4 = _mm512_set1_epi8(15), one8 = _mm512_set1_epi8(1);
+  __mmask64 wrapped = 0;
+  for (int64_t g = 0; g < j->groups; ++g, blk += j->block_bytes) {
+    int8_t *out = panel + g * vnni_group_bytes(group);
+    __m512i zp = vnni_zero_points(j, blk), sum = _mm512_setzero_si512();
+    if (j->w->bits == 4) {
+      /* 64 bytes hold K-steps 8p .. 8p+3 in their low nibbles and
+       * 8p+4 .. 8p+7 in their high ones. */
+      for (int64_t p = 0; p < group / 8; ++p) {
+        __m512i v = _mm512_loadu_si512(blk + 64 * p);
+        __m512i lo = _mm512_sub_epi8(_mm512_and_si512(v, low4), zp);
+        __m512i hi = _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(v, 4), low4), zp);
+        _mm512_storeu_si512(out + 128 * p, lo);
+        _mm512_storeu_si512(out + 128 * p + 64, hi);
+        sum = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(sum, one8, lo), one8, hi);
+      }
+    } else {
+      for (int64_t c = 0; c < group / 4; ++c) {
+        __m512i v = _mm512_loadu_si512(blk + 64 * c);
+        __m512i w = _mm512_sub_epi8(v, zp);
+        wrapped |= _mm512_cmpneq_epi8_mask(w, _mm512_subs_epi8(v, zp));
+        _mm512_storeu_si512(out + 64 * c, w);
+        sum = _mm512_dpbusd_epi32(sum, one8, w);
+      }
+    }
+    _mm512_storeu_si512(out + group * 16,
+                        _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_slli_epi32(sum, 7)));
+    _mm512_storeu_ps(out + group * 16 + 64, vnni_scales(j, blk + wb));
+  }
+  return wrapped == 0;
+}
+
+/* y (+ bias) (+ residual) for row r of a tile, the columns past N masked. */
+static inline void vnni_store(const qlinear_job *j, int64_t r, int64_t tile, __m512 y) {
+  const __mmask16 m = vnni_cols(j, tile);
+  const int64_t col = tile * 16;
+  if (j->bias)
+    y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, j->bias + col));
+  if (j->res)
+    y = _mm512_add_ps(y, _mm512_maskz_loadu_ps(m, j->res + r * j->res_rs + col));
+  _mm512_mask_storeu_ps(j->y + r * j->y_rs + col, m, y);
+}
+
+/* MR (<= 6) int8 rows (stored as a + 128) x NT (1 or 2) unpacked tiles,
+ * panel_bytes apart; the group's epilogue in the reference's order, as
+ * fold_group's. Two tiles give up to 12 accumulator chains, more than
+ * vpdpbusd's latency times its throughput, and one broadcast row value
+ * feeds two products. */
+static inline __attribute__((always_inline)) void
+vnni_tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const int NT,
+                  const int8_t *panel, size_t panel_bytes) {
+  const int64_t group = j->w->group, gb = vnni_group_bytes(group);
+  __m512 t[8][2];
+  const uint8_t *qa[8];
+  for (int r = 0; r < MR; ++r) {
+    qa[r] = (const uint8_t *)j->qa + (r0 + r) * j->kp;
+    t[r][0] = t[r][1] = _mm512_setzero_ps();
+  }
+  for (int64_t g = 0; g < j->groups; ++g) {
+    const int8_t *wg[2] = {panel + g * gb, panel + panel_bytes + g * gb};
+    const int64_t kg = g * group;
+    __m512i acc[8][2];
+    for (int h = 0; h < NT; ++h) {
+      const __m512i seed = _mm512_loadu_si512(wg[h] + group * 16);
+      for (int r = 0; r < MR; ++r)
+        acc[r][h] = seed;
+    }
+    for (int64_t c = 0; c < group / 4; ++c) {
+      __m512i v[2];
+      for (int h = 0; h < NT; ++h)
+        v[h] = _mm512_loadu_si512(wg[h] + 64 * c);
+      for (int r = 0; r < MR; ++r) {
+        int32_t a;
+        __builtin_memcpy(&a, qa[r] + kg + 4 * c, 4);
+        const __m512i b = _mm512_set1_epi32(a);
+        for (int h = 0; h < NT; ++h)
+          acc[r][h] = _mm512_dpbusd_epi32(acc[r][h], b, v[h]);
+      }
+    }
+    for (int h = 0; h < NT; ++h) {
+      __m512 sc = _mm512_loadu_ps((const float *)(wg[h] + group * 16 + 64));
+      for (int r = 0; r < MR; ++r)
+        t[r][h] = _mm512_add_ps(t[r][h], _mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][h]), sc));
+    }
+  }
+  for (int h = 0; h < NT; ++h)
+    for (int r = 0; r < MR; ++r)
+      vnni_store(j, r0 + r, tile + h,
+                 _mm512_mul_ps(_mm512_set1_ps(j->sa[r0 + r]), t[r][h]));
+}
+
+/* Decode (at most QCC_VNNI_DIRECT_ROWS rows): MR rows straight from the
+ * packed tile, no panel. int4: the nibbles (unsigned) against the int8
+ * rows; int8: the rows as a + 128 against the stored bytes, with a running
+ * column sum of them to take 128 * sum(q) back off. zp * sum(a) comes off
+ * per group. Two accumulators per row (low and high nibbles, or even and
+ * odd chunks) halve the dependent chain of vpdpbusd latencies; their sum is
+ * exact. */
+#define QCC_VNNI_DIRECT_ROWS 4
+static inline __attribute__((always_inline)) void
+vnni_tile_direct(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
+  const qcc_rt_qweight *w = j->w;
+  const uint8_t *blk = j->tiles + tile * j->tile_bytes;
+  const int64_t group = w->group, wb = weight_bytes(w);
+  const __m512i low4 = _mm512_set1_epi8(15), one8 = _mm512_set1_epi8(1);
+  __m512 t[4];
+  const uint8_t *qa[4];
+  for (int r = 0; r < MR; ++r) {
+    qa[r] = (const uint8_t *)j->qa + (r0 + r) * j->kp;
+    t[r] = _mm512_setzero_ps();
+  }
+  for (int64_t g = 0; g < j->groups; ++g, blk += j->block_bytes) {
+    const int64_t kg = g * group;
+    __m512i acc[4][2], wsum[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
+    for (int r = 0; r < MR; ++r)
+      acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+    if (w->bits == 4) {
+      for (int64_t p = 0; p < group / 8; ++p) {
+        _mm_prefetch((const char *)(blk + 64 * p + QCC_PREFETCH), _MM_HINT_T0);
+        __m512i v = _mm512_loadu_si512(blk + 64 * p);
+        __m512i lo = _mm512_and_si512(v, low4);
+        __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
+        for (int r = 0; r < MR; ++r) {
+          int32_t a0, a1;
+          __builtin_memcpy(&a0, qa[r] + kg + 8 * p, 4);
+          __builtin_memcpy(&a1, qa[r] + kg + 8 * p + 4, 4);
+          acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], lo, _mm512_set1_epi32(a0));
+          acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], hi, _mm512_set1_epi32(a1));
+        }
+      }
+    } else {
+      for (int64_t c = 0; c < group / 4; ++c) {
+        _mm_prefetch((const char *)(blk + 64 * c + QCC_PREFETCH), _MM_HINT_T0);
+        __m512i v = _mm512_loadu_si512(blk + 64 * c);
+        wsum[c & 1] = _mm512_dpbusd_epi32(wsum[c & 1], one8, v);
+        for (int r = 0; r < MR; ++r) {
+          int32_t a;
+          __builtin_memcpy(&a, qa[r] + kg + 4 * c, 4);
+          acc[r][c & 1] = _mm512_dpbusd_epi32(acc[r][c & 1], _mm512_set1_epi32(a), v);
+        }
+      }
+    }
+    __m128i z = _mm_loadu_si128((const __m128i *)(blk + j->zp_at));
+    __m512i zp = w->bits == 4 ? _mm512_cvtepu8_epi32(z) : _mm512_cvtepi8_epi32(z);
+    __m512i off = _mm512_slli_epi32(_mm512_add_epi32(wsum[0], wsum[1]), 7);
+    __m512 sc = vnni_scales(j, blk + wb);
+    for (int r = 0; r < MR; ++r) {
+      __m512i zs = _mm512_mullo_epi32(zp, _mm512_set1_epi32(j->asum[(r0 + r) * j->groups + g]));
+      __m512i sum = _mm512_sub_epi32(_mm512_add_epi32(acc[r][0], acc[r][1]),
+                                     _mm512_add_epi32(zs, off));
+      t[r] = _mm512_add_ps(t[r], _mm512_mul_ps(_mm512_cvtepi32_ps(sum), sc));
+    }
+  }
+  for (int r = 0; r < MR; ++r)
+    vnni_store(j, r0 + r, tile, _mm512_mul_ps(_mm512_set1_ps(j->sa[r0 + r]), t[r]));
+}
+
+/* An unpacked tile dequantized into fpanel[kp][16], k-major: w * s_w, the
+ * scalar code's values. */
+static void vnni_dequant_tile(const qlinear_job *j, const int8_t *panel, float *fpanel) {
+  const int64_t group = j->w->group, gb = vnni_group_bytes(group);
+  /* In each 128-bit lane, [4 columns][4 K-steps] bytes to [4 K-steps][4
+   * columns]; then the lanes' K-steps gathered, 16 columns per K-step. */
+  const __m512i by_k = _mm512_set4_epi32(0x0f0b0703, 0x0e0a0602, 0x0d090501, 0x0c080400);
+  const __m512i order =
+      _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
+  for (int64_t g = 0; g < j->groups; ++g) {
+    const int8_t *wg = panel + g * gb;
+    const __m512 sc = _mm512_loadu_ps((const float *)(wg + group * 16 + 64));
+    for (int64_t c = 0; c < group / 4; ++c) {
+      __m512i v = _mm512_permutexvar_epi32(
+          order, _mm512_shuffle_epi8(_mm512_loadu_si512(wg + 64 * c), by_k));
+      __m128i part[4] = {_mm512_extracti32x4_epi32(v, 0), _mm512_extracti32x4_epi32(v, 1),
+                         _mm512_extracti32x4_epi32(v, 2), _mm512_extracti32x4_epi32(v, 3)};
+      float *out = fpanel + (g * group + 4 * c) * 16;
+      for (int i = 0; i < 4; ++i)
+        _mm512_storeu_ps(out + 16 * i,
+                         _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(part[i])), sc));
+    }
+  }
+}
+
+/* MR (<= 8) float rows x NT (1 or 2) dequantized tiles, one fused
+ * multiply-add per K-step in K order, as tile_panel. */
+static inline __attribute__((always_inline)) void
+vnni_tile_floatact(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const int NT,
+                   const float *fpanel) {
+  __m512 acc[8][2];
+  const float *x[8];
+  for (int r = 0; r < MR; ++r) {
+    x[r] = j->x + (r0 + r) * j->x_rs;
+    acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  }
+  const float *p1 = fpanel + j->kp * 16;
+  for (int64_t k = 0; k < j->kp; ++k) {
+    __m512 w0 = _mm512_loadu_ps(fpanel + 16 * k);
+    __m512 w1 = NT == 2 ? _mm512_loadu_ps(p1 + 16 * k) : w0;
+    for (int r = 0; r < MR; ++r) {
+      __m512 xk = _mm512_set1_ps(x[r][k]);
+      acc[r][0] = _mm512_fmadd_ps(xk, w0, acc[r][0]);
+      if (NT == 2)
+        acc[r][1] = _mm512_fmadd_ps(xk, w1, acc[r][1]);
+    }
+  }
+  for (int t = 0; t < NT; ++t)
+    for (int r = 0; r < MR; ++r)
+      vnni_store(j, r0 + r, tile + t, acc[r][t]);
+}
+
+/* Integer matmul: MR (<= 8) rows of a' + 128 (unsigned) x NT (1 or 2)
+ * tiles of the centered weights as packed; the caller took 128 off each
+ * row's correction, so y = acc + corr * colsum as in tile_qmm. */
+static inline __attribute__((always_inline)) void
+vnni_tile_qmm(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const int NT) {
+  const uint8_t *blk[2] = {j->tiles + tile * j->tile_bytes,
+                           j->tiles + (tile + NT - 1) * j->tile_bytes};
+  __m512i acc[8][2];
+  const uint8_t *qa[8];
+  for (int r = 0; r < MR; ++r) {
+    qa[r] = (const uint8_t *)j->qa + (r0 + r) * j->kp;
+    acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+  }
+  for (int64_t c = 0; c < j->kp / 4; ++c) {
+    __m512i v[2];
+    for (int h = 0; h < NT; ++h)
+      v[h] = _mm512_loadu_si512(blk[h] + 64 * c);
+    for (int r = 0; r < MR; ++r) {
+      int32_t a;
+      __builtin_memcpy(&a, qa[r] + 4 * c, 4);
+      const __m512i b = _mm512_set1_epi32(a);
+      for (int h = 0; h < NT; ++h)
+        acc[r][h] = _mm512_dpbusd_epi32(acc[r][h], b, v[h]);
+    }
+  }
+  for (int h = 0; h < NT; ++h) {
+    const __m512i sums = _mm512_loadu_si512(blk[h] + weight_bytes(j->w));
+    const __mmask16 m = vnni_cols(j, tile + h);
+    for (int r = 0; r < MR; ++r) {
+      __m512i y = _mm512_add_epi32(
+          acc[r][h], _mm512_mullo_epi32(sums, _mm512_set1_epi32(j->corr[r0 + r])));
+      _mm512_mask_storeu_epi32(j->yi + (r0 + r) * j->y_rs + (tile + h) * 16, m, y);
+    }
+  }
+}
+
+/* CALL(MR) for the MR (<= 8) rows left from r, MR a constant. */
+#define QCC_TILE_DISPATCH8(CALL, mr)                                                           \
+  switch (mr) {                                                                                \
+  case 8: CALL(8); break;                                                                      \
+  case 7: CALL(7); break;                                                                      \
+  case 6: CALL(6); break;                                                                      \
+  case 5: CALL(5); break;                                                                      \
+  case 4: CALL(4); break;                                                                      \
+  case 3: CALL(3); break;                                                                      \
+  case 2: CALL(2); break;                                                                      \
+  default: CALL(1); break;                                                                     \
+  }
+#define QCC_VNNI_QMM(MR) vnni_tile_qmm(j, r, MR, tile, 2)
+#define QCC_VNNI_QMM1(MR) vnni_tile_qmm(j, r, MR, tile, 1)
+#define QCC_VNNI_DIRECT(MR) vnni_tile_direct(j, 0, MR, tile)
+#define QCC_VNNI_INT8ACT(MR) vnni_tile_int8act(j, r, MR, tile, 2, panel, panel_bytes)
+#define QCC_VNNI_INT8ACT1(MR) vnni_tile_int8act(j, r, MR, tile, 1, panel, panel_bytes)
+#define QCC_VNNI_FLOAT(MR) vnni_tile_floatact(j, r, MR, tile, 2, fpanel)
+#define QCC_VNNI_FLOAT1(MR) vnni_tile_floatact(j, r, MR, tile, 1, fpanel)
+
+static void vnni_tiles_task(const qlinear_job *j, int64_t begin, int64_t end, int thread) {
+  if (j->yi) {
+    for (int64_t tile = begin, nt; tile < end; tile += nt) {
+      nt = end - tile >= 2 ? 2 : 1;
+      for (int64_t r = 0; r < j->m; r += 8) {
+        int64_t mr = j->m - r < 8 ? j->m - r : 8;
+        if (nt == 2) {
+          QCC_TILE_DISPATCH8(QCC_VNNI_QMM, mr)
+        } else {
+          QCC_TILE_DISPATCH8(QCC_VNNI_QMM1, mr)
+        }
+      }
+    }
+    return;
+  }
+  if (j->qa && j->m <= QCC_VNNI_DIRECT_ROWS) {
+    for (int64_t tile = begin; tile < end; ++tile)
+      QCC_TILE_DISPATCH(QCC_VNNI_DIRECT, j->m)
+    return;
+  }
+  const size_t panel_bytes = (size_t)(j->groups * vnni_group_bytes(j->w->group));
+  const size_t fpanel_bytes = j->qa ? 0 : (size_t)j->kp * 16 * sizeof(float);
+  void *own;
+  int8_t *panel = task_panel(j, thread, 2 * panel_bytes + 2 * fpanel_bytes, &own);
+  if (!panel)
+    __builtin_trap();
+  /* Each tile's weights stay in cache while all rows pass over them. */
+  if (j->qa) {
+    for (int64_t tile = begin, nt; tile < end; tile += nt) {
+      nt = end - tile >= 2 ? 2 : 1;
+      int ok = 1;
+      for (int h = 0; h < nt; ++h)
+        ok &= vnni_unpack_tile(j, tile + h, panel + h * panel_bytes);
+      if (!ok) {
+        tiles_scalar(j, 0, j->m, tile, tile + nt);
+        continue;
+      }
+      for (int64_t r = 0; r < j->m; r += 6) {
+        int64_t mr = j->m - r < 6 ? j->m - r : 6;
+        if (nt == 2) {
+          QCC_TILE_DISPATCH8(QCC_VNNI_INT8ACT, mr)
+        } else {
+          QCC_TILE_DISPATCH8(QCC_VNNI_INT8ACT1, mr)
+        }
+      }
+    }
+  } else {
+    /* Float rows: two tiles at a time give up to 16 independent chains. */
+    float *fpanel = (float *)(panel + 2 * panel_bytes);
+    for (int64_t tile = begin, nt; tile < end; tile += nt) {
+      nt = end - tile >= 2 ? 2 : 1;
+      int ok = 1;
+      for (int h = 0; h < nt && ok; ++h) {
+        ok = vnni_unpack_tile(j, tile + h, panel);
+        if (ok)
+          vnni_dequant_tile(j, panel, fpanel + h * j->kp * 16);
+      }
+      if (!ok) {
+        tiles_scalar(j, 0, j->m, tile, tile + nt);
+        continue;
+      }
+      for (int64_t r = 0; r < j->m; r += 8) {
+        int64_t mr = j->m - r < 8 ? j->m - r : 8;
+        if (nt == 2) {
+          QCC_TILE_DISPATCH8(QCC_VNNI_FLOAT, mr)
+        } else {
+          QCC_TILE_DISPATCH8(QCC_VNNI_FLOAT1, mr)
+        }
+      }
+    }
+  }
+  free(own);
+}
+#endif /* AVX-512 VNNI */
+
 static void tiles_task(void *data, int64_t begin, int64_t end, int thread) {
   const qlinear_job *j = data;
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+  if (j->w->nr == 16) {
+    vnni_tiles_task(j, begin, end, thread);
+    return;
+  }
+#endif
   if (j->w->nr != 8) {
     tiles_scalar(j, 0, j->m, begin, end);
     return;
@@ -1305,6 +1685,10 @@ void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int6
 #if defined(__AVX2__)
     j.qa_unsigned = w->bits == 4 && w->nr == 8 && w->group % 32 == 0 && m >= QCC_INT4_PANEL_MIN_ROWS;
 #endif
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+    /* The panel kernels, and int8 weights on any, take rows as a + 128. */
+    j.qa_unsigned |= w->nr == 16 && (w->bits == 8 || m > QCC_VNNI_DIRECT_ROWS);
+#endif
     j.asum = (int32_t *)scratch;
     j.sa = (float *)(j.asum + m * j.groups);
     j.qa = (int8_t *)(j.sa + m);
@@ -1349,6 +1733,14 @@ void qcc_rt_qmatmul_impl(qcc_rt_context *ctx, const uint8_t *a, int64_t a_rs, in
     }
     corr[r] = off - zp;
   }
+#if defined(__AVX512VNNI__) && defined(__AVX512BW__)
+  /* vpdpbusd takes the rows unsigned: a' + 128, with 128 * colsum off. */
+  if (w->nr == 16) {
+    j.a_flip ^= 0x80;
+    for (int64_t r = 0; r < m; ++r)
+      corr[r] -= 128;
+  }
+#endif
   j.corr = corr;
   j.qa = (int8_t *)(corr + m);
   int threads = threads_of(ctx);

@@ -62,8 +62,30 @@ SHAPES = [(256, 64), (200, 13), (80, 44)]
 ROWS = [1, 3, 17, 128]
 
 
+def host_has(*flags):
+    """Whether this machine's CPU has every /proc/cpuinfo flag in flags."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            have = next((l.split(":", 1)[1].split() for l in f if l.startswith("flags")), [])
+    except OSError:
+        return False
+    return all(flag in have for flag in flags)
+
+
+# The x86-64 kernel variants: AVX-512 VNNI on 16-column tiles, AVX2, and
+# the portable scalar kernel of targets without either. A variant runs only
+# where this machine has its instructions.
+NO_VNNI = pytest.mark.skipif(not host_has("avx512_vnni", "avx512bw", "avx512vl"),
+                             reason="this CPU has no AVX-512 VNNI")
+X86_CPUS = [pytest.param("sapphirerapids", marks=NO_VNNI), "haswell", "x86-64"]
+# The same for tests that loop over the variants themselves.
+X86_CPUS_HERE = [c for c in ("sapphirerapids", "haswell", "x86-64")
+                 if c != "sapphirerapids" or host_has("avx512_vnni", "avx512bw", "avx512vl")]
+
+
+@pytest.mark.parametrize("cpu", X86_CPUS)
 @pytest.mark.parametrize("flags,bits,group,asym,act", SCHEMES, ids=[" ".join(s[0]) for s in SCHEMES])
-def test_kernels_match_reference(qcc_bin, tmp_path, flags, bits, group, asym, act):
+def test_kernels_match_reference(qcc_bin, tmp_path, flags, bits, group, asym, act, cpu):
     rng = np.random.default_rng(5)
     for k, n in SHAPES:
         w = (rng.standard_normal((k, n)) * 0.1).astype(np.float32)
@@ -72,9 +94,7 @@ def test_kernels_match_reference(qcc_bin, tmp_path, flags, bits, group, asym, ac
         path = tmp_path / f"lin{k}x{n}.onnx"
         linear_model(path, w, b)
         q, s, zp = quant_ref.quantize_weight(w, bits, group, asym, "rtn")
-        # The AVX2 kernels and the scalar kernel targets without them run.
-        avx2 = CompiledModel(qcc_bin, path, tmp_path, extra_args=[*flags, "--cpu=haswell"])
-        scalar = CompiledModel(qcc_bin, path, tmp_path, extra_args=[*flags, "--cpu=x86-64"])
+        model = CompiledModel(qcc_bin, path, tmp_path, extra_args=[*flags, f"--cpu={cpu}"])
         # Row 0 is the same for every M: whatever kernel path the row count
         # picks, it must come out identical.
         row = rng.standard_normal(k).astype(np.float32)
@@ -84,18 +104,15 @@ def test_kernels_match_reference(qcc_bin, tmp_path, flags, bits, group, asym, ac
             x[-1, :] = 0.0 if m > 1 else x[-1]  # an all-zero row takes scale 1
             ref = np.maximum(quant_ref.qlinear(x, q, s, zp, group=group,
                                                act_bits=8 if act else None, bias=b), 0)
-            got_avx2 = avx2({"x": x})[0]
-            got_scalar = scalar({"x": x})[0]
+            got = model({"x": x})[0]
             where = f"K={k} N={n} M={m}"
             if m == 1:
-                row0 = got_avx2[0].copy()
-            np.testing.assert_array_equal(got_avx2[0], row0, err_msg=where)
+                row0 = got[0].copy()
+            np.testing.assert_array_equal(got[0], row0, err_msg=where)
             if act:
-                np.testing.assert_array_equal(got_avx2, ref, err_msg=where)
-                np.testing.assert_array_equal(got_scalar, ref, err_msg=where)
+                np.testing.assert_array_equal(got, ref, err_msg=where)
             else:
-                np.testing.assert_allclose(got_avx2, ref, rtol=1e-5, atol=1e-5, err_msg=where)
-                np.testing.assert_allclose(got_scalar, ref, rtol=1e-5, atol=1e-5, err_msg=where)
+                np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5, err_msg=where)
 
 
 @pytest.mark.parametrize("flags,bits,group,asym,act", [SCHEMES[i] for i in (1, 4, 8)],
@@ -112,7 +129,7 @@ def test_f16_scales(qcc_bin, tmp_path, flags, bits, group, asym, act):
     x = rng.standard_normal((17, k)).astype(np.float32)
     ref = np.maximum(quant_ref.qlinear(x, q, s16, zp, group=group, act_bits=8 if act else None,
                                        bias=b), 0)
-    for cpu in ("haswell", "x86-64"):
+    for cpu in X86_CPUS_HERE:
         got = CompiledModel(qcc_bin, path, tmp_path,
                             extra_args=[*flags, "--scale-type=f16", f"--cpu={cpu}"])({"x": x})[0]
         if act:
@@ -236,11 +253,13 @@ def test_vector_input(qcc_bin, tmp_path):
 @pytest.mark.parametrize("flags,group,asym", [(["--w4a8", "--group=32", "--asym"], 32, True),
                                               (["--w4a8", "--group=128"], 128, False)],
                          ids=["g32 asym", "g128"])
-def test_int4_sums_at_their_bound(qcc_bin, tmp_path, flags, group, asym):
+@pytest.mark.parametrize("cpu", ["haswell", pytest.param("sapphirerapids", marks=NO_VNNI)])
+def test_int4_sums_at_their_bound(qcc_bin, tmp_path, flags, group, asym, cpu):
     """The AVX2 int4 kernel sums 32 K-steps in int16 before widening; with
     the stored nibbles at 15 against activations at +-127 a lane reaches
     16 * 15 * 127 = 30480, just inside int16. Bit-exact against the
-    reference, so a lane that wrapped would show."""
+    reference, so a lane that wrapped would show. The VNNI kernels take the
+    same extremes as a + 128 against centered weights."""
     k, n = 256, 16
     w = np.ones((k, n), np.float32)
     w[:, 1::2] = -1.0  # odd columns at the other end of the range
@@ -254,14 +273,17 @@ def test_int4_sums_at_their_bound(qcc_bin, tmp_path, flags, group, asym):
     assert nib.max() == 15
     x = np.stack([np.ones(k), -np.ones(k), np.where(np.arange(k) % 2 == 0, 1.0, -1.0)]
                  ).astype(np.float32)
-    x = np.repeat(x, 3, axis=0)  # 9 rows: two row blocks and a remainder
-    got = CompiledModel(qcc_bin, path, tmp_path, extra_args=[*flags, "--cpu=haswell"])({"x": x})[0]
-    ref = np.maximum(quant_ref.qlinear(x, q, s, zp, group=group, act_bits=8, bias=b), 0)
-    assert (ref > 0).any()
-    np.testing.assert_array_equal(got, ref)
+    x = np.repeat(x, 3, axis=0)
+    model = CompiledModel(qcc_bin, path, tmp_path, extra_args=[*flags, f"--cpu={cpu}"])
+    # 3 rows: the VNNI decode kernel; 9: two row blocks and a remainder.
+    for rows in (x[::3], x):
+        ref = np.maximum(quant_ref.qlinear(rows, q, s, zp, group=group, act_bits=8, bias=b), 0)
+        assert (ref > 0).any()
+        np.testing.assert_array_equal(model({"x": rows})[0], ref)
 
 
-def test_int4_panel_sums_at_their_bound(qcc_bin, tmp_path):
+@pytest.mark.parametrize("cpu", ["haswell", pytest.param("sapphirerapids", marks=NO_VNNI)])
+def test_int4_panel_sums_at_their_bound(qcc_bin, tmp_path, cpu):
     """From 24 rows the AVX2 int4 kernel takes the rows as a + 128 against
     centered weights. Tiles whose |w| <= 8 sum 8 chunks in int16: a lane of
     16 products 255 * -8 is -32640. Wider tiles sum 4: 8 products of
@@ -278,10 +300,48 @@ def test_int4_panel_sums_at_their_bound(qcc_bin, tmp_path):
     assert centered[:, :8].min() == -8 and centered[:, 8:].max() == 15
     x = np.repeat(np.stack([np.ones(k), -np.ones(k)]).astype(np.float32), 13, axis=0)
     got = CompiledModel(qcc_bin, path, tmp_path,
-                        extra_args=["--w4a8", "--group=32", "--asym", "--cpu=haswell"])({"x": x})[0]
+                        extra_args=["--w4a8", "--group=32", "--asym", f"--cpu={cpu}"])({"x": x})[0]
     ref = np.maximum(quant_ref.qlinear(x, q, s, zp, group=32, act_bits=8), 0)
     assert (ref > 0).any()
     np.testing.assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("cpu,linked", [("sapphirerapids", True), ("znver4", True),
+                                        ("haswell", False)])
+def test_vnni_kernels_are_linked_for_vnni_cpus(qcc_bin, tmp_path, cpu, linked):
+    """CPUs with AVX-512 VNNI get the 16-column kernels: their artifact has
+    vpdpbusd on zmm registers; AVX2 CPUs' has none. Compiling needs no such
+    CPU here."""
+    rng = np.random.default_rng(13)
+    path, _, _ = random_linear(tmp_path, rng, 64, 32)
+    out = tmp_path / cpu
+    subprocess.run([str(qcc_bin), str(path), "-o", str(out / "lin"), "--name=lin", "--w4a8",
+                    f"--cpu={cpu}"], check=True, capture_output=True)
+    dis = subprocess.run(["llvm-objdump-19", "-d", str(out / "lin.o")], check=True,
+                         capture_output=True, text=True).stdout
+    assert any("vpdpbusd" in l and "zmm" in l for l in dis.splitlines()) == linked
+
+
+@NO_VNNI
+def test_vnni_int8_weights_far_from_their_zero_point(qcc_bin, tmp_path):
+    """Asymmetric int8 weights of one sign: q - zp spans [0, 255], outside
+    the int8 panel of the VNNI prefill kernel, which hands those tiles to
+    the scalar code; the decode kernel takes q and zp apart. Both give the
+    reference's bits; tiles of mixed-sign columns stay on the panel."""
+    rng = np.random.default_rng(12)
+    k, n = 128, 40
+    w = (rng.standard_normal((k, n)) * 0.1).astype(np.float32)
+    w[:, :16] = np.abs(w[:, :16]) + 0.01  # tile 0: every column one-signed
+    b = rng.standard_normal(n).astype(np.float32)
+    path = tmp_path / "far.onnx"
+    linear_model(path, w, b)
+    q, s, zp = quant_ref.quantize_weight(w, 8, None, True, "rtn")
+    assert (q.astype(np.int32) - zp.astype(np.int32)).max() > 127
+    model = CompiledModel(qcc_bin, path, tmp_path, extra_args=["--w8a8", "--asym", "--cpu=sapphirerapids"])
+    for m in (1, 4, 17):
+        x = rng.standard_normal((m, k)).astype(np.float32)
+        ref = np.maximum(quant_ref.qlinear(x, q, s, zp, group=None, act_bits=8, bias=b), 0)
+        np.testing.assert_array_equal(model({"x": x})[0], ref, err_msg=f"M={m}")
 
 
 def test_int8_rows_with_a_short_last_group(qcc_bin, tmp_path):
@@ -439,7 +499,7 @@ def test_integer_matmul_kernels_match_reference(qcc_bin, tmp_path, a_type, azp, 
             integer_matmul_model(path, a_type, dims, zp_dims, w, wzp)
             assert uses_qmatmul_kernel(qcc_bin, path)
             models = {cpu: CompiledModel(qcc_bin, path, tmp_path, extra_args=[f"--cpu={cpu}"])
-                      for cpu in ("haswell", "x86-64")}
+                      for cpu in X86_CPUS_HERE}
             for m in ms:
                 a = rng.integers(info.min, info.max + 1, size=(m, k)).astype(np_a)
                 a[0, :2] = [info.min, info.max]

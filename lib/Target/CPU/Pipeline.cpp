@@ -94,7 +94,9 @@ void qcc::buildCPULoweringPipeline(OpPassManager &pm, const ResolvedTarget &targ
   // Quantized linear layers with constant weights run on the target's
   // kernels from weights packed now; the rest take the reference lowering.
   QccPackWeightsOptions pack;
-  pack.layout = qgemmLayout(target);
+  QgemmLayout layout = qgemmLayout(target);
+  pack.layout = layout.name;
+  pack.nr = layout.nr;
   pm.addPass(createQccPackWeights(pack));
   pm.addPass(createQccQLinearToRuntime());
   pm.addPass(createQccQMatMulToRuntime());

@@ -18,6 +18,7 @@
 #include "qcc/Target/CPU/Runtime_sgemm_neon.inc"
 #include "qcc/Target/CPU/Runtime_sgemm_sse.inc"
 #include "qcc/Target/CPU/Runtime_qgemm_avx2.inc"
+#include "qcc/Target/CPU/Runtime_qgemm_avx512vnni.inc"
 #include "qcc/Target/CPU/Runtime_qgemm_neon.inc"
 #include "qcc/Target/CPU/Runtime_qgemm_neon_dot.inc"
 #include "qcc/Target/CPU/Runtime_qgemm_neon_i8mm.inc"
@@ -108,25 +109,37 @@ int64_t qcc::sgemmPanelWidth(const ResolvedTarget &t) {
   return sti ? sgemmVariant(llvm::Triple(t.triple), *sti).panelWidth : 0;
 }
 
-/// The quantized-linear kernel variant for a target, and the packed weight
-/// layout it reads (qcc-pack-weights' `layout` option).
-static std::pair<Blob, const char *> qgemmVariant(const llvm::Triple &triple,
-                                                  const llvm::MCSubtargetInfo &sti) {
+namespace {
+/// One compiled variant of the quantized-linear kernels and the packed
+/// weight layout it reads (qcc-pack-weights' `layout` and `nr`).
+struct QgemmVariant {
+  Blob code;
+  const char *layout;
+  int64_t nr;
+};
+} // namespace
+
+static QgemmVariant qgemmVariant(const llvm::Triple &triple, const llvm::MCSubtargetInfo &sti) {
   if (triple.getArch() == llvm::Triple::aarch64) {
     if (sti.checkFeatures("+dotprod,+i8mm"))
-      return {blob("qgemm_neon_i8mm", kRuntime_qgemm_neon_i8mm), "arm64.i8mm"};
+      return {blob("qgemm_neon_i8mm", kRuntime_qgemm_neon_i8mm), "arm64.i8mm", 8};
     if (sti.checkFeatures("+dotprod"))
-      return {blob("qgemm_neon_dot", kRuntime_qgemm_neon_dot), "arm64.dotprod"};
-    return {blob("qgemm_neon", kRuntime_qgemm_neon), "arm64.neon"};
+      return {blob("qgemm_neon_dot", kRuntime_qgemm_neon_dot), "arm64.dotprod", 8};
+    return {blob("qgemm_neon", kRuntime_qgemm_neon), "arm64.neon", 8};
   }
+  if (sti.checkFeatures("+avx512vnni,+avx512bw,+avx512vl,+avx2,+fma,+f16c"))
+    return {blob("qgemm_avx512vnni", kRuntime_qgemm_avx512vnni), "x86.avx512vnni", 16};
   if (sti.checkFeatures("+avx2,+fma"))
-    return {blob("qgemm_avx2", kRuntime_qgemm_avx2), "x86.avx2"};
-  return {blob("qgemm_generic_x86_64", kRuntime_qgemm_generic_x86_64), "x86.generic"};
+    return {blob("qgemm_avx2", kRuntime_qgemm_avx2), "x86.avx2", 8};
+  return {blob("qgemm_generic_x86_64", kRuntime_qgemm_generic_x86_64), "x86.generic", 8};
 }
 
-std::string qcc::qgemmLayout(const ResolvedTarget &t) {
+qcc::QgemmLayout qcc::qgemmLayout(const ResolvedTarget &t) {
   auto sti = subtargetInfo(t);
-  return sti ? qgemmVariant(llvm::Triple(t.triple), *sti).second : "";
+  if (!sti)
+    return {"", 8};
+  QgemmVariant v = qgemmVariant(llvm::Triple(t.triple), *sti);
+  return {v.layout, v.nr};
 }
 
 LogicalResult qcc::linkKernels(llvm::Module &m, const llvm::TargetMachine &tm,
@@ -140,7 +153,7 @@ LogicalResult qcc::linkKernels(llvm::Module &m, const llvm::TargetMachine &tm,
     return emitError(loc) << "no kernel runtime for " << m.getTargetTriple(), failure();
   llvm::Triple triple(m.getTargetTriple());
   sgemm = sgemmVariant(triple, *tm.getMCSubtargetInfo()).code;
-  Blob qgemm = qgemmVariant(triple, *tm.getMCSubtargetInfo()).first;
+  Blob qgemm = qgemmVariant(triple, *tm.getMCSubtargetInfo()).code;
   // The kernels call the thread pool: link them first so their references
   // pull in what they need.
   if (failed(link(m, sgemm, true, loc)) || failed(link(m, qgemm, true, loc)) ||

@@ -27,10 +27,16 @@ mlir::LogicalResult linkKernels(llvm::Module &m, const llvm::TargetMachine &tm,
 /// weights in. 0 if the target cannot be queried.
 int64_t sgemmPanelWidth(const ResolvedTarget &target);
 
-/// The packed-weight layout (`#qcc.packed` layout name) read by the
-/// quantized-linear kernel linkKernels picks for `target`; empty if the
-/// target cannot be queried.
-std::string qgemmLayout(const ResolvedTarget &target);
+/// The packed-weight layout read by the quantized-linear kernel linkKernels
+/// picks for a target: its `#qcc.packed` layout name and output columns per
+/// tile.
+struct QgemmLayout {
+  std::string name;
+  int64_t nr;
+};
+
+/// The layout for `target`; an empty name if the target cannot be queried.
+QgemmLayout qgemmLayout(const ResolvedTarget &target);
 
 } // namespace qcc
 
