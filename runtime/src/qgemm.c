@@ -78,6 +78,7 @@ typedef struct {
   const int32_t *corr;
   int32_t *yi;
   int qa_unsigned; /* int8 rows stored as a + 128 (the int4 panel kernel) */
+  int amx;         /* rows run on AMX tiles, qa padded to 32 rows */
 } qlinear_job;
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -1081,6 +1082,149 @@ vnni_tile_qmm(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, cons
   }
 }
 
+#if defined(__AMX_INT8__) && defined(__AMX_TILE__)
+/* Intel AMX: eight tile registers of up to 16 rows x 64 bytes; tdpbusd
+ * adds u8 x s8 products into int32 as vpdpbusd does, 16 rows x 16 columns
+ * x up to 64 K-steps per instruction. The panels and packed tiles already
+ * hold the weights as its B operand wants them (4 K-steps per column, 16
+ * columns per 64-byte row) and the rows are stored a + 128, so the same
+ * seeds and epilogue give the same integers and the same bits. Blocks of
+ * 32 rows x 2 tiles: tiles 0-3 accumulate, 4-5 hold rows, 6-7 weights. */
+#define QCC_AMX_MIN_ROWS 16
+#define QCC_AMX_ROWS 32
+
+/* libc's, as malloc is: the runtime is freestanding C. */
+long syscall(long number, ...);
+
+typedef struct {
+  uint8_t palette, start_row, reserved[14];
+  uint16_t colsb[16];
+  uint8_t rows[16];
+} amx_config;
+
+/* Linux grants the AMX register state per process on request (arch_prctl
+ * ARCH_REQ_XCOMP_PERM for XTILEDATA); before that the first tile
+ * instruction faults. Asked once; a refusal keeps the VNNI kernels. */
+static int amx_permitted(void) {
+  static int state; /* 0: not asked, 1: granted, -1: refused */
+  int s = __atomic_load_n(&state, __ATOMIC_ACQUIRE);
+  if (s == 0) {
+    long r = syscall(158L /* SYS_arch_prctl */, 0x1023L /* ARCH_REQ_XCOMP_PERM */,
+                     18L /* XFEATURE_XTILEDATA */);
+    s = r == 0 ? 1 : -1;
+    __atomic_store_n(&state, s, __ATOMIC_RELEASE);
+  }
+  return s == 1;
+}
+
+/* K-steps per tdpbusd: the most of 64, 32, 16, 8 that divides the group
+ * (groups are multiples of 8), so no step crosses a scale. */
+static int64_t amx_kstep(int64_t group) {
+  return group % 64 == 0 ? 64 : group % 32 == 0 ? 32 : group % 16 == 0 ? 16 : 8;
+}
+
+static void amx_configure(int64_t kstep) {
+  amx_config c;
+  __builtin_memset(&c, 0, sizeof c);
+  c.palette = 1;
+  for (int i = 0; i < 8; ++i) {
+    c.rows[i] = (uint8_t)(i < 6 ? 16 : kstep / 4);
+    c.colsb[i] = (uint16_t)(i < 4 || i >= 6 ? 64 : kstep);
+  }
+  _tile_loadconfig(&c);
+}
+
+/* Sums of rows [r0, r0 + 32) x tiles w0, w1 (64-byte rows per 4 K-steps)
+ * over K-steps [k0, k1), into tiles 0-3 as they stand. */
+#define QCC_AMX_STEPS(a0, a1, w0, w1, k0, k1, ks, stride)                                      \
+  for (int64_t s = (k0); s < (k1); s += (ks)) {                                                \
+    _tile_loadd(4, (a0) + s, stride);                                                          \
+    _tile_loadd(5, (a1) + s, stride);                                                          \
+    _tile_loadd(6, (w0) + 16 * (s - (k0)), 64);                                                \
+    _tile_loadd(7, (w1) + 16 * (s - (k0)), 64);                                                \
+    _tile_dpbusd(0, 4, 6);                                                                     \
+    _tile_dpbusd(1, 4, 7);                                                                     \
+    _tile_dpbusd(2, 5, 6);                                                                     \
+    _tile_dpbusd(3, 5, 7);                                                                     \
+  }
+
+static void amx_store_sums(int32_t *c) {
+  _tile_stored(0, c, 64);
+  _tile_stored(1, c + 256, 64);
+  _tile_stored(2, c + 512, 64);
+  _tile_stored(3, c + 768, 64);
+}
+
+/* Rows [r0, r0 + 32) (the rows are padded to 32) x NT unpacked tiles.
+ * Block q of c and t is rows r0 + 16 * (q / 2) .. + 15 x tile q % 2, 16
+ * columns per row. With one tile, the second pass reads the first again
+ * and is not stored. */
+static void amx_rows_int8act(const qlinear_job *j, int64_t r0, int64_t tile, int nt,
+                             const int8_t *panel, size_t panel_bytes, int32_t *c, float *t) {
+  const int64_t group = j->w->group, gb = vnni_group_bytes(group), ks = amx_kstep(group);
+  const uint8_t *a0 = (const uint8_t *)j->qa + r0 * j->kp, *a1 = a0 + 16 * j->kp;
+  const int8_t *p1 = panel + (nt == 2 ? panel_bytes : 0);
+  for (int i = 0; i < 1024; i += 16)
+    _mm512_storeu_ps(t + i, _mm512_setzero_ps());
+  for (int64_t g = 0; g < j->groups; ++g) {
+    const int8_t *w0 = panel + g * gb, *w1 = p1 + g * gb;
+    /* Every row starts from its column's seed: a stride-0 load. */
+    _tile_loadd(0, w0 + group * 16, 0);
+    _tile_loadd(1, w1 + group * 16, 0);
+    _tile_loadd(2, w0 + group * 16, 0);
+    _tile_loadd(3, w1 + group * 16, 0);
+    QCC_AMX_STEPS(a0, a1, w0, w1, g * group, (g + 1) * group, ks, j->kp)
+    amx_store_sums(c);
+    const __m512 sc[2] = {_mm512_loadu_ps((const float *)(w0 + group * 16 + 64)),
+                          _mm512_loadu_ps((const float *)(w1 + group * 16 + 64))};
+    for (int q = 0; q < 4; ++q)
+      for (int i = 0; i < 16; ++i) {
+        float *ti = t + q * 256 + 16 * i;
+        __m512 p = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_loadu_si512(c + q * 256 + 16 * i)),
+                                 sc[q & 1]);
+        _mm512_storeu_ps(ti, _mm512_add_ps(_mm512_loadu_ps(ti), p));
+      }
+  }
+  for (int q = 0; q < 4; ++q) {
+    if ((q & 1) >= nt)
+      continue;
+    for (int i = 0; i < 16; ++i) {
+      int64_t r = r0 + 16 * (q / 2) + i;
+      if (r < j->m)
+        vnni_store(j, r, tile + (q & 1),
+                   _mm512_mul_ps(_mm512_set1_ps(j->sa[r]), _mm512_loadu_ps(t + q * 256 + 16 * i)));
+    }
+  }
+}
+
+/* Integer matmul: rows [r0, r0 + 32) of a' + 128 x NT packed tiles. */
+static void amx_rows_qmm(const qlinear_job *j, int64_t r0, int64_t tile, int nt, int32_t *c) {
+  const uint8_t *w0 = j->tiles + tile * j->tile_bytes, *w1 = w0 + (nt == 2 ? j->tile_bytes : 0);
+  const uint8_t *a0 = (const uint8_t *)j->qa + r0 * j->kp, *a1 = a0 + 16 * j->kp;
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+  QCC_AMX_STEPS(a0, a1, w0, w1, 0, j->kp, amx_kstep(j->kp), j->kp)
+  amx_store_sums(c);
+  for (int q = 0; q < 4; ++q) {
+    if ((q & 1) >= nt)
+      continue;
+    const uint8_t *blk = (q & 1) ? w1 : w0;
+    const __m512i sums = _mm512_loadu_si512(blk + weight_bytes(j->w));
+    const __mmask16 m = vnni_cols(j, tile + (q & 1));
+    for (int i = 0; i < 16; ++i) {
+      int64_t r = r0 + 16 * (q / 2) + i;
+      if (r >= j->m)
+        break;
+      __m512i y = _mm512_add_epi32(_mm512_loadu_si512(c + q * 256 + 16 * i),
+                                   _mm512_mullo_epi32(sums, _mm512_set1_epi32(j->corr[r])));
+      _mm512_mask_storeu_epi32(j->yi + r * j->y_rs + (tile + (q & 1)) * 16, m, y);
+    }
+  }
+}
+#endif /* AMX */
+
 /* CALL(MR) for the MR (<= 8) rows left from r, MR a constant. */
 #define QCC_TILE_DISPATCH8(CALL, mr)                                                           \
   switch (mr) {                                                                                \
@@ -1102,6 +1246,38 @@ vnni_tile_qmm(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, cons
 #define QCC_VNNI_FLOAT1(MR) vnni_tile_floatact(j, r, MR, tile, 1, fpanel)
 
 static void vnni_tiles_task(const qlinear_job *j, int64_t begin, int64_t end, int thread) {
+#if defined(__AMX_INT8__) && defined(__AMX_TILE__)
+  if (j->amx) {
+    const size_t panel_bytes = j->yi ? 0 : (size_t)(j->groups * vnni_group_bytes(j->w->group));
+    void *own;
+    int8_t *panel = task_panel(j, thread, 2 * panel_bytes + 8192, &own);
+    if (!panel)
+      __builtin_trap();
+    int32_t *c = (int32_t *)(panel + 2 * panel_bytes);
+    float *t = (float *)(c + 1024);
+    amx_configure(amx_kstep(j->w->group));
+    for (int64_t tile = begin, nt; tile < end; tile += nt) {
+      nt = end - tile >= 2 ? 2 : 1;
+      if (j->yi) {
+        for (int64_t r = 0; r < j->m; r += QCC_AMX_ROWS)
+          amx_rows_qmm(j, r, tile, (int)nt, c);
+        continue;
+      }
+      int ok = 1;
+      for (int h = 0; h < nt; ++h)
+        ok &= vnni_unpack_tile(j, tile + h, panel + h * panel_bytes);
+      if (!ok) {
+        tiles_scalar(j, 0, j->m, tile, tile + nt);
+        continue;
+      }
+      for (int64_t r = 0; r < j->m; r += QCC_AMX_ROWS)
+        amx_rows_int8act(j, r, tile, (int)nt, panel, panel_bytes, c, t);
+    }
+    _tile_release();
+    free(own);
+    return;
+  }
+#endif
   if (j->yi) {
     for (int64_t tile = begin, nt; tile < end; tile += nt) {
       nt = end - tile >= 2 ? 2 : 1;
@@ -1651,6 +1827,19 @@ static void init_weight(qlinear_job *j, qcc_rt_context *ctx, const qcc_rt_qweigh
   j->tile_bytes = j->groups * j->block_bytes;
 }
 
+/* Sets j->amx when the call's int8 rows run on AMX tiles; returns the rows
+ * the int8 row buffer must hold (AMX loads them 32 at a time). */
+static int64_t amx_rows(qlinear_job *j, int int8_rows) {
+#if defined(__AMX_INT8__) && defined(__AMX_TILE__)
+  j->amx = int8_rows && j->w->nr == 16 && j->m >= QCC_AMX_MIN_ROWS && amx_permitted();
+  if (j->amx)
+    return ceil_div(j->m, QCC_AMX_ROWS) * QCC_AMX_ROWS;
+#else
+  (void)int8_rows;
+#endif
+  return j->m;
+}
+
 void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int64_t m,
                          const qcc_rt_qweight *w, const float *bias, const float *res,
                          int64_t res_rs, float *y, int64_t y_rs, int64_t int8_act,
@@ -1673,7 +1862,8 @@ void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int6
   /* Without a context (direct C calls) the operands take a malloc'd
    * buffer; instances reuse theirs from call to call. */
   void *scratch = NULL, *owned = NULL;
-  size_t bytes = int8_act ? (size_t)(m * j.kp) + (size_t)m * sizeof(float) +
+  const int64_t mp = amx_rows(&j, int8_act != 0);
+  size_t bytes = int8_act ? (size_t)(mp * j.kp) + (size_t)m * sizeof(float) +
                                 (size_t)(m * j.groups) * sizeof(int32_t) + 16
                           : (size_t)(m * j.kp) * sizeof(float);
   if (int8_act || w->k != j.kp) {
@@ -1693,6 +1883,7 @@ void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int6
     j.sa = (float *)(j.asum + m * j.groups);
     j.qa = (int8_t *)(j.sa + m);
     qcc_rt_parallel_for(ctx, m, ceil_div(m, 4 * threads), quantize_rows_task, &j);
+    __builtin_memset((int8_t *)j.qa + m * j.kp, 0, (size_t)((mp - m) * j.kp));
   } else if (w->k != j.kp) {
     /* The vector kernels read rows kp wide: a zero-padded copy. */
     float *xp = scratch;
@@ -1719,7 +1910,8 @@ void qcc_rt_qmatmul_impl(qcc_rt_context *ctx, const uint8_t *a, int64_t a_rs, in
   j.a_flip = a_unsigned ? 0x80 : 0;
   j.yi = y;
   j.y_rs = y_rs;
-  size_t bytes = (size_t)m * sizeof(int32_t) + (size_t)(m * j.kp) + 16;
+  const int64_t mp = amx_rows(&j, 1);
+  size_t bytes = (size_t)m * sizeof(int32_t) + (size_t)(mp * j.kp) + 16;
   void *owned = NULL;
   int32_t *corr = ctx ? qcc_rt_operands(ctx, bytes) : (owned = malloc(bytes));
   if (!corr)
@@ -1745,6 +1937,7 @@ void qcc_rt_qmatmul_impl(qcc_rt_context *ctx, const uint8_t *a, int64_t a_rs, in
   j.qa = (int8_t *)(corr + m);
   int threads = threads_of(ctx);
   qcc_rt_parallel_for(ctx, m, ceil_div(m, 4 * threads), center_rows_task, &j);
+  __builtin_memset((int8_t *)j.qa + m * j.kp, 0, (size_t)((mp - m) * j.kp));
   int64_t tiles = ceil_div(w->n, w->nr);
   qcc_rt_parallel_for(ctx, tiles, ceil_div(tiles, 4 * threads), tiles_task, &j);
   free(owned);

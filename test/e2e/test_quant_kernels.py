@@ -72,20 +72,26 @@ def host_has(*flags):
     return all(flag in have for flag in flags)
 
 
-# The x86-64 kernel variants: AVX-512 VNNI on 16-column tiles, AVX2, and
-# the portable scalar kernel of targets without either. A variant runs only
-# where this machine has its instructions.
-NO_VNNI = pytest.mark.skipif(not host_has("avx512_vnni", "avx512bw", "avx512vl"),
-                             reason="this CPU has no AVX-512 VNNI")
-X86_CPUS = [pytest.param("sapphirerapids", marks=NO_VNNI), "haswell", "x86-64"]
+# The x86-64 kernel variants: AMX tiles for blocks of rows on top of the
+# AVX-512 VNNI kernels (sapphirerapids), those alone (icelake-server), AVX2,
+# and the portable scalar kernel of targets without any. A variant runs
+# only where this machine has its instructions.
+VNNI_FLAGS = ("avx512_vnni", "avx512bw", "avx512vl")
+NO_VNNI = pytest.mark.skipif(not host_has(*VNNI_FLAGS), reason="this CPU has no AVX-512 VNNI")
+NO_AMX = pytest.mark.skipif(not host_has("amx_int8", "amx_tile", *VNNI_FLAGS),
+                            reason="this CPU has no AMX-INT8")
+X86_CPUS = [pytest.param("sapphirerapids", marks=NO_AMX),
+            pytest.param("icelake-server", marks=NO_VNNI), "haswell", "x86-64"]
 # The same for tests that loop over the variants themselves.
-X86_CPUS_HERE = [c for c in ("sapphirerapids", "haswell", "x86-64")
-                 if c != "sapphirerapids" or host_has("avx512_vnni", "avx512bw", "avx512vl")]
+X86_CPUS_HERE = (["sapphirerapids"] if host_has("amx_int8", "amx_tile", *VNNI_FLAGS) else []) + \
+    (["icelake-server"] if host_has(*VNNI_FLAGS) else []) + ["haswell", "x86-64"]
 
 
 @pytest.mark.parametrize("cpu", X86_CPUS)
 @pytest.mark.parametrize("flags,bits,group,asym,act", SCHEMES, ids=[" ".join(s[0]) for s in SCHEMES])
 def test_kernels_match_reference(qcc_bin, tmp_path, flags, bits, group, asym, act, cpu):
+    if cpu == "sapphirerapids" and not act:
+        pytest.skip("float rows take the VNNI kernels there, tested as icelake-server")
     rng = np.random.default_rng(5)
     for k, n in SHAPES:
         w = (rng.standard_normal((k, n)) * 0.1).astype(np.float32)
@@ -253,7 +259,8 @@ def test_vector_input(qcc_bin, tmp_path):
 @pytest.mark.parametrize("flags,group,asym", [(["--w4a8", "--group=32", "--asym"], 32, True),
                                               (["--w4a8", "--group=128"], 128, False)],
                          ids=["g32 asym", "g128"])
-@pytest.mark.parametrize("cpu", ["haswell", pytest.param("sapphirerapids", marks=NO_VNNI)])
+@pytest.mark.parametrize("cpu", ["haswell", pytest.param("icelake-server", marks=NO_VNNI),
+                                 pytest.param("sapphirerapids", marks=NO_AMX)])
 def test_int4_sums_at_their_bound(qcc_bin, tmp_path, flags, group, asym, cpu):
     """The AVX2 int4 kernel sums 32 K-steps in int16 before widening; with
     the stored nibbles at 15 against activations at +-127 a lane reaches
@@ -275,14 +282,16 @@ def test_int4_sums_at_their_bound(qcc_bin, tmp_path, flags, group, asym, cpu):
                  ).astype(np.float32)
     x = np.repeat(x, 3, axis=0)
     model = CompiledModel(qcc_bin, path, tmp_path, extra_args=[*flags, f"--cpu={cpu}"])
-    # 3 rows: the VNNI decode kernel; 9: two row blocks and a remainder.
-    for rows in (x[::3], x):
+    # 3 rows: the VNNI decode kernel; 9: two row blocks and a remainder;
+    # 18: AMX.
+    for rows in (x[::3], x, np.repeat(x, 2, axis=0)):
         ref = np.maximum(quant_ref.qlinear(rows, q, s, zp, group=group, act_bits=8, bias=b), 0)
         assert (ref > 0).any()
         np.testing.assert_array_equal(model({"x": rows})[0], ref)
 
 
-@pytest.mark.parametrize("cpu", ["haswell", pytest.param("sapphirerapids", marks=NO_VNNI)])
+@pytest.mark.parametrize("cpu", ["haswell", pytest.param("icelake-server", marks=NO_VNNI),
+                                 pytest.param("sapphirerapids", marks=NO_AMX)])
 def test_int4_panel_sums_at_their_bound(qcc_bin, tmp_path, cpu):
     """From 24 rows the AVX2 int4 kernel takes the rows as a + 128 against
     centered weights. Tiles whose |w| <= 8 sum 8 chunks in int16: a lane of
@@ -306,26 +315,29 @@ def test_int4_panel_sums_at_their_bound(qcc_bin, tmp_path, cpu):
     np.testing.assert_array_equal(got, ref)
 
 
-@pytest.mark.parametrize("cpu,linked", [("sapphirerapids", True), ("znver4", True),
-                                        ("haswell", False)])
-def test_vnni_kernels_are_linked_for_vnni_cpus(qcc_bin, tmp_path, cpu, linked):
-    """CPUs with AVX-512 VNNI get the 16-column kernels: their artifact has
-    vpdpbusd on zmm registers; AVX2 CPUs' has none. Compiling needs no such
-    CPU here."""
+@pytest.mark.parametrize("cpu,amx,vnni", [("sapphirerapids", True, True),
+                                          ("icelake-server", False, True),
+                                          ("znver4", False, True), ("haswell", False, False)])
+def test_vnni_kernels_are_linked_for_vnni_cpus(qcc_bin, tmp_path, cpu, amx, vnni):
+    """CPUs with AVX-512 VNNI get the 16-column kernels (vpdpbusd on zmm
+    registers in the artifact), those with AMX-INT8 the tile kernels too
+    (tdpbusd); AVX2 CPUs neither. Compiling needs no such CPU here."""
     rng = np.random.default_rng(13)
     path, _, _ = random_linear(tmp_path, rng, 64, 32)
     out = tmp_path / cpu
     subprocess.run([str(qcc_bin), str(path), "-o", str(out / "lin"), "--name=lin", "--w4a8",
                     f"--cpu={cpu}"], check=True, capture_output=True)
     dis = subprocess.run(["llvm-objdump-19", "-d", str(out / "lin.o")], check=True,
-                         capture_output=True, text=True).stdout
-    assert any("vpdpbusd" in l and "zmm" in l for l in dis.splitlines()) == linked
+                         capture_output=True, text=True).stdout.splitlines()
+    assert any("vpdpbusd" in l and "zmm" in l for l in dis) == vnni
+    assert any("tdpbusd" in l for l in dis) == amx
 
 
-@NO_VNNI
-def test_vnni_int8_weights_far_from_their_zero_point(qcc_bin, tmp_path):
+@pytest.mark.parametrize("cpu", [pytest.param("icelake-server", marks=NO_VNNI),
+                                 pytest.param("sapphirerapids", marks=NO_AMX)])
+def test_vnni_int8_weights_far_from_their_zero_point(qcc_bin, tmp_path, cpu):
     """Asymmetric int8 weights of one sign: q - zp spans [0, 255], outside
-    the int8 panel of the VNNI prefill kernel, which hands those tiles to
+    the int8 panel of the VNNI and AMX prefill kernels, which hand those tiles to
     the scalar code; the decode kernel takes q and zp apart. Both give the
     reference's bits; tiles of mixed-sign columns stay on the panel."""
     rng = np.random.default_rng(12)
@@ -337,7 +349,7 @@ def test_vnni_int8_weights_far_from_their_zero_point(qcc_bin, tmp_path):
     linear_model(path, w, b)
     q, s, zp = quant_ref.quantize_weight(w, 8, None, True, "rtn")
     assert (q.astype(np.int32) - zp.astype(np.int32)).max() > 127
-    model = CompiledModel(qcc_bin, path, tmp_path, extra_args=["--w8a8", "--asym", "--cpu=sapphirerapids"])
+    model = CompiledModel(qcc_bin, path, tmp_path, extra_args=["--w8a8", "--asym", f"--cpu={cpu}"])
     for m in (1, 4, 17):
         x = rng.standard_normal((m, k)).astype(np.float32)
         ref = np.maximum(quant_ref.qlinear(x, q, s, zp, group=None, act_bits=8, bias=b), 0)

@@ -19,6 +19,7 @@
 #include "qcc/Target/CPU/Runtime_sgemm_sse.inc"
 #include "qcc/Target/CPU/Runtime_qgemm_avx2.inc"
 #include "qcc/Target/CPU/Runtime_qgemm_avx512vnni.inc"
+#include "qcc/Target/CPU/Runtime_qgemm_amx.inc"
 #include "qcc/Target/CPU/Runtime_qgemm_neon.inc"
 #include "qcc/Target/CPU/Runtime_qgemm_neon_dot.inc"
 #include "qcc/Target/CPU/Runtime_qgemm_neon_i8mm.inc"
@@ -127,6 +128,9 @@ static QgemmVariant qgemmVariant(const llvm::Triple &triple, const llvm::MCSubta
       return {blob("qgemm_neon_dot", kRuntime_qgemm_neon_dot), "arm64.dotprod", 8};
     return {blob("qgemm_neon", kRuntime_qgemm_neon), "arm64.neon", 8};
   }
+  // AMX runs the prefill blocks of the VNNI kernels: the same bytes.
+  if (sti.checkFeatures("+amx-int8,+amx-tile,+avx512vnni,+avx512bw,+avx512vl,+avx2,+fma,+f16c"))
+    return {blob("qgemm_amx", kRuntime_qgemm_amx), "x86.avx512vnni", 16};
   if (sti.checkFeatures("+avx512vnni,+avx512bw,+avx512vl,+avx2,+fma,+f16c"))
     return {blob("qgemm_avx512vnni", kRuntime_qgemm_avx512vnni), "x86.avx512vnni", 16};
   if (sti.checkFeatures("+avx2,+fma"))
