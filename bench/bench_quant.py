@@ -22,7 +22,8 @@ same inputs (see bench/README.md):
 Shapes K x N = 4096 x 4096 and 4096 x 14336 followed by 14336 x 4096, at
 M = 1, 4, 128, two distinct layers per model so weights stream from memory;
 times per layer. The same run measures two limits with bench/limits.c: the
-memory read bandwidth and the int8 dot-product peak; decode results are
+memory read bandwidth and the int8 dot-product peak (and, with AMX, the
+tile peak); decode results are
 shown as a fraction of the bandwidth (weight bytes read per second),
 prefill results as a fraction of the peak.
 """
@@ -198,21 +199,28 @@ def main():
             feeds.append(llama.feeds(cfg, np.ones((1, s), np.int64), past))
         dec = measure([("prefill", prompt), ("decode", 1)], qpath, qpath, [], feeds, 1, "llama")
 
+    # Where the CPU has AMX, both qcc and onnxruntime run prefill on it:
+    # the tile peak is then a second column.
+    amx = lim.get("amx_gops", 0)
     lines = [f"qcc vs onnxruntime {ort.__version__}, {args.threads} threads each. Limits on this "
              f"machine: memory read {lim['read_gbs']:.1f} GB/s, int8 dot-product peak "
-             f"{lim['int8_gops']:.0f} GOP/s ({lim['int8_isa']}).", "",
+             f"{lim['int8_gops']:.0f} GOP/s ({lim['int8_isa']})"
+             + (f", AMX tdpbusd peak {amx:.0f} GOP/s" if amx else "") + ".", "",
              "Times per layer. GB/s: the layer's weight bytes (with scales and zero points) over "
              "qcc's time; % bw: that over the measured read bandwidth (decode, M <= 4). GOP/s: "
-             "2*M*K*N over qcc's time; % peak: that over the int8 peak (M = 128). Ratio = "
+             "2*M*K*N over qcc's time; % peak: that over the int8 dot-product peak (M = 128)"
+             + ("; % amx: over the AMX peak" if amx else "") + ". Ratio = "
              "onnxruntime time / qcc time (> 1: qcc faster).", "",
-             "| scheme | peer | K x N | M | qcc ms | peer ms | ratio | qcc GB/s | % bw | qcc GOP/s | % peak |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| scheme | peer | K x N | M | qcc ms | peer ms | ratio | qcc GB/s | % bw | qcc GOP/s "
+             "| % peak |" + (" % amx |" if amx else ""),
+             "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if amx else "")]
     for (scheme, peer, dims, m, wbytes, ops), tq, to in rows:
         gbs, gops = wbytes / tq / 1e9, ops / tq / 1e9
         bw = f"{100 * gbs / lim['read_gbs']:.0f}" if m <= 4 else ""
         pk = f"{100 * gops / lim['int8_gops']:.0f}" if m >= 128 else ""
+        pa = (f" {100 * gops / amx:.0f} |" if m >= 128 else " |") if amx else ""
         lines.append(f"| {scheme} | {peer} | {dims} | {m} | {tq * 1e3:.3f} | {to * 1e3:.3f} | "
-                     f"{to / tq:.2f} | {gbs:.1f} | {bw} | {gops:.0f} | {pk} |")
+                     f"{to / tq:.2f} | {gbs:.1f} | {bw} | {gops:.0f} | {pk} |{pa}")
     if dec:
         lines += ["", f"Decoder (hidden {cfg.hidden}, {cfg.layers} layers, ffn {cfg.ffn}, vocab "
                   f"{cfg.vocab}), MatMulNBits 4-bit block 32 accuracy_level 4 from onnxruntime's "
