@@ -117,7 +117,9 @@ def int8_model(path, k, n, layers, seed=0):
 
 def limits(threads):
     exe = pathlib.Path(tempfile.mkdtemp(prefix="qcc-limits-")) / "limits"
-    subprocess.run(["clang-19", "-O2", "-march=native", "-pthread", str(ROOT / "bench" / "limits.c"),
+    # -march=native on some KVM guests names features clang-19 warns about.
+    subprocess.run(["clang-19", "-O2", "-march=native", "-pthread",
+                    "-Wno-invalid-feature-combination", str(ROOT / "bench" / "limits.c"),
                     "-o", str(exe)], check=True)
     return json.loads(subprocess.run([str(exe), str(threads)], check=True, capture_output=True,
                                      text=True).stdout)
@@ -205,7 +207,8 @@ def main():
     lines = [f"qcc vs onnxruntime {ort.__version__}, {args.threads} threads each. Limits on this "
              f"machine: memory read {lim['read_gbs']:.1f} GB/s, int8 dot-product peak "
              f"{lim['int8_gops']:.0f} GOP/s ({lim['int8_isa']})"
-             + (f", AMX tdpbusd peak {amx:.0f} GOP/s" if amx else "") + ".", "",
+             + (f", AMX tdpbusd peak {amx:.0f} GOP/s ({lim['amx_loaded_gops']:.0f} with each "
+                "step's tile loads)" if amx else "") + ".", "",
              "Times per layer. GB/s: the layer's weight bytes (with scales and zero points) over "
              "qcc's time; % bw: that over the measured read bandwidth (decode, M <= 4). GOP/s: "
              "2*M*K*N over qcc's time; % peak: that over the int8 dot-product peak (M = 128)"
