@@ -59,7 +59,7 @@ SCHEMES = [
 # K = 200 and 80 leave a short last group; N = 13 and 44 a partial tile of 8
 # columns. K = 256 takes the vector row quantization, the others the scalar.
 SHAPES = [(256, 64), (200, 13), (80, 44)]
-ROWS = [1, 3, 17, 128]
+ROWS = [1, 3, 12, 17, 128]
 
 
 def host_has(*flags):
@@ -354,6 +354,20 @@ def test_vnni_int8_weights_far_from_their_zero_point(qcc_bin, tmp_path, cpu):
         x = rng.standard_normal((m, k)).astype(np.float32)
         ref = np.maximum(quant_ref.qlinear(x, q, s, zp, group=None, act_bits=8, bias=b), 0)
         np.testing.assert_array_equal(model({"x": x})[0], ref, err_msg=f"M={m}")
+    # Weight-only: the float decode kernel dequantizes q - zp in registers,
+    # the float panel hands the tile to the scalar code; both sum in K order,
+    # so a row comes out with the same bits from either.
+    model = CompiledModel(qcc_bin, path, tmp_path, extra_args=["--w8a16", "--asym", f"--cpu={cpu}"])
+    row = rng.standard_normal(k).astype(np.float32)
+    for m in (1, 4, 17):
+        x = rng.standard_normal((m, k)).astype(np.float32)
+        x[0] = row
+        ref = np.maximum(quant_ref.qlinear(x, q, s, zp, group=None, act_bits=None, bias=b), 0)
+        got = model({"x": x})[0]
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5, err_msg=f"w8a16 M={m}")
+        if m == 1:
+            row0 = got[0].copy()
+        np.testing.assert_array_equal(got[0], row0, err_msg=f"w8a16 M={m}")
 
 
 def test_int8_rows_with_a_short_last_group(qcc_bin, tmp_path):
