@@ -856,6 +856,7 @@ static int vnni_unpack_tile(const qlinear_job *j, int64_t tile, int8_t *panel) {
       /* 64 bytes hold K-steps 8p .. 8p+3 in their low nibbles and
        * 8p+4 .. 8p+7 in their high ones. */
       for (int64_t p = 0; p < group / 8; ++p) {
+        _mm_prefetch((const char *)(blk + 64 * p + QCC_VNNI_PREFETCH(4)), _MM_HINT_T0);
         __m512i v = _mm512_loadu_si512(blk + 64 * p);
         __m512i lo = _mm512_sub_epi8(_mm512_and_si512(v, low4), zp);
         __m512i hi = _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(v, 4), low4), zp);
@@ -865,6 +866,7 @@ static int vnni_unpack_tile(const qlinear_job *j, int64_t tile, int8_t *panel) {
       }
     } else {
       for (int64_t c = 0; c < group / 4; ++c) {
+        _mm_prefetch((const char *)(blk + 64 * c + QCC_VNNI_PREFETCH(8)), _MM_HINT_T0);
         __m512i v = _mm512_loadu_si512(blk + 64 * c);
         __m512i w = _mm512_sub_epi8(v, zp);
         wrapped |= _mm512_cmpneq_epi8_mask(w, _mm512_subs_epi8(v, zp));
