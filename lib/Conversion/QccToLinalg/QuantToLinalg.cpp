@@ -209,21 +209,55 @@ struct LowerDynamicQuantize : OpRewritePattern<DynamicQuantizeOp> {
       statDims.push_back(params.getAxis());
     }
     SmallVector<Value> statDyn = dynamicDims(b, loc, x, statDims);
+    SmallVector<Value, 2> statValues;
     auto inf = [&](bool neg) {
       return b.getF32FloatAttr(neg ? -std::numeric_limits<float>::infinity()
                                    : std::numeric_limits<float>::infinity());
     };
-    Value minInit = zeroFilled(b, loc, statType, statDyn, inf(false));
-    Value maxInit = zeroFilled(b, loc, statType, statDyn, inf(true));
-    auto stats = b.create<linalg::GenericOp>(
-        loc, TypeRange{statType, statType}, ValueRange{x}, ValueRange{minInit, maxInit},
-        ArrayRef<AffineMap>{b.getMultiDimIdentityMap(rank), statMap, statMap}, iters,
-        [&](OpBuilder &nb, Location l, ValueRange a) {
-          Value v = toF32(nb, l, a[0]);
-          nb.create<linalg::YieldOp>(
-              l, ValueRange{nb.create<arith::MinimumFOp>(l, a[1], v),
-                            nb.create<arith::MaximumFOp>(l, a[2], v)});
-        });
+    auto minMax = [&](OpBuilder &nb, Location l, ValueRange a) {
+      Value v = toF32(nb, l, a[0]);
+      nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::MinimumFOp>(l, a[1], v),
+                                               nb.create<arith::MaximumFOp>(l, a[2], v)});
+    };
+    AffineMap inMap = b.getMultiDimIdentityMap(rank);
+    if (params.getGranularity() == Granularity::PerTensor && rank >= 2) {
+      // Per column of the last dim first: that loop runs innermost and
+      // carries no value from one step to the next, so it vectorizes; a
+      // single running min and max would be a scalar chain. Min and max
+      // are exact, so the order changes no bit.
+      int64_t last = rank - 1;
+      auto colType = RankedTensorType::get({ttype(x).getDimSize(last)}, b.getF32Type());
+      SmallVector<Value> colDyn = dynamicDims(b, loc, x, {last});
+      AffineMap colMap = AffineMap::get(rank, 0, {b.getAffineDimExpr(last)}, ctx);
+      SmallVector<IteratorType> colIters(rank, IteratorType::reduction);
+      colIters[last] = IteratorType::parallel;
+      auto cols = b.create<linalg::GenericOp>(
+          loc, TypeRange{colType, colType}, ValueRange{x},
+          ValueRange{zeroFilled(b, loc, colType, colDyn, inf(false)),
+                     zeroFilled(b, loc, colType, colDyn, inf(true))},
+          ArrayRef<AffineMap>{inMap, colMap, colMap}, colIters, minMax);
+      // Then the columns' minima and maxima.
+      AffineMap one = b.getMultiDimIdentityMap(1);
+      statMap = AffineMap::get(1, 0, statMap.getResults(), ctx);
+      auto stats = b.create<linalg::GenericOp>(
+          loc, TypeRange{statType, statType}, cols.getResults(),
+          ValueRange{zeroFilled(b, loc, statType, statDyn, inf(false)),
+                     zeroFilled(b, loc, statType, statDyn, inf(true))},
+          ArrayRef<AffineMap>{one, one, statMap, statMap},
+          SmallVector<IteratorType>{IteratorType::reduction},
+          [&](OpBuilder &nb, Location l, ValueRange a) {
+            nb.create<linalg::YieldOp>(l, ValueRange{nb.create<arith::MinimumFOp>(l, a[2], a[0]),
+                                                     nb.create<arith::MaximumFOp>(l, a[3], a[1])});
+          });
+      statValues = {stats.getResult(0), stats.getResult(1)};
+    } else {
+      Value minInit = zeroFilled(b, loc, statType, statDyn, inf(false));
+      Value maxInit = zeroFilled(b, loc, statType, statDyn, inf(true));
+      auto stats = b.create<linalg::GenericOp>(
+          loc, TypeRange{statType, statType}, ValueRange{x}, ValueRange{minInit, maxInit},
+          ArrayRef<AffineMap>{inMap, statMap, statMap}, iters, minMax);
+      statValues = {stats.getResult(0), stats.getResult(1)};
+    }
     // Scale and zero point, elementwise over the statistics.
     int64_t srank = statType.getRank();
     double qmin = params.getQMin(), qmax = params.getQMax();
@@ -239,7 +273,7 @@ struct LowerDynamicQuantize : OpRewritePattern<DynamicQuantizeOp> {
     }
     SmallVector<AffineMap> maps(2 + outs.size(), b.getMultiDimIdentityMap(srank));
     auto params2 = b.create<linalg::GenericOp>(
-        loc, outTypes, stats.getResults(), outs, maps,
+        loc, outTypes, statValues, outs, maps,
         SmallVector<IteratorType>(srank, IteratorType::parallel),
         [&](OpBuilder &nb, Location l, ValueRange a) {
           Value zero = f32Const(nb, l, 0.0), one = f32Const(nb, l, 1.0);

@@ -54,6 +54,30 @@ func.func @dynamic_rows(%x: tensor<4x64xf32>) -> (tensor<4x64xi8>, tensor<4xf32>
 
 // -----
 
+// dynamic_quantize per tensor, asymmetric u8 (ONNX DynamicQuantizeLinear):
+// the min and max per column of the last dim first (that dim parallel and
+// innermost, so the loop vectorizes), then over the columns; the zero point
+// from the range widened to include 0.
+// CHECK-DAG: #[[ID2:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-DAG: #[[COL:.*]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-DAG: #[[ID1:.*]] = affine_map<(d0) -> (d0)>
+// CHECK-DAG: #[[ALL:.*]] = affine_map<(d0) -> ()>
+// CHECK-LABEL: func @dynamic_tensor
+// CHECK: %[[COLS:.*]]:2 = linalg.generic {indexing_maps = [#[[ID2]], #[[COL]], #[[COL]]], iterator_types = ["reduction", "parallel"]}
+// CHECK: arith.minimumf
+// CHECK: arith.maximumf
+// CHECK: linalg.generic {indexing_maps = [#[[ID1]], #[[ID1]], #[[ALL]], #[[ALL]]], iterator_types = ["reduction"]} ins(%[[COLS]]#0, %[[COLS]]#1
+// CHECK: arith.minimumf
+// CHECK: arith.maximumf
+// CHECK: arith.constant 2.550000e+02
+// CHECK: math.roundeven
+func.func @dynamic_tensor(%x: tensor<?x64xf32>) -> (tensor<?x64xi8>, tensor<f32>, tensor<i8>) {
+  %q, %s, %z = qcc.dynamic_quantize <u8, per_tensor, asymmetric> %x : tensor<?x64xf32> -> tensor<?x64xi8>, tensor<f32>, tensor<i8>
+  return %q, %s, %z : tensor<?x64xi8>, tensor<f32>, tensor<i8>
+}
+
+// -----
+
 // requantize in 64-bit: subtract the input zero point, multiply, add the
 // rounding half, shift right arithmetically, add the output zero point,
 // clamp, truncate.
