@@ -815,6 +815,10 @@ static void *task_panel(const qlinear_job *j, int thread, size_t bytes, void **o
  * sum(a * w), the integers of every other variant. */
 static int64_t vnni_group_bytes(int64_t group) { return group * 16 + 128; }
 
+#ifndef QCC_VNNI_FLOAT_KC
+#define QCC_VNNI_FLOAT_KC 1024
+#endif
+
 /* Decode streams each weight once, faster than the hardware prefetchers
  * run ahead: the loops prefetch 512 K-steps ahead (4 KiB of int4 tile, 8
  * KiB of int8), about the memory latency at their pace. On the benchmark
@@ -1011,16 +1015,17 @@ vnni_tile_direct(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
     vnni_store(j, r0 + r, tile, _mm512_mul_ps(_mm512_set1_ps(j->sa[r0 + r]), t[r]));
 }
 
-/* An unpacked tile dequantized into fpanel[kp][16], k-major: w * s_w, the
- * scalar code's values. */
-static void vnni_dequant_tile(const qlinear_job *j, const int8_t *panel, float *fpanel) {
+/* Groups [g0, g1) of an unpacked tile dequantized into fpanel[K][16],
+ * k-major from K-step g0 * group: w * s_w, the scalar code's values. */
+static void vnni_dequant_groups(const qlinear_job *j, const int8_t *panel, int64_t g0, int64_t g1,
+                                float *fpanel) {
   const int64_t group = j->w->group, gb = vnni_group_bytes(group);
   /* In each 128-bit lane, [4 columns][4 K-steps] bytes to [4 K-steps][4
    * columns]; then the lanes' K-steps gathered, 16 columns per K-step. */
   const __m512i by_k = _mm512_set4_epi32(0x0f0b0703, 0x0e0a0602, 0x0d090501, 0x0c080400);
   const __m512i order =
       _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
-  for (int64_t g = 0; g < j->groups; ++g) {
+  for (int64_t g = g0; g < g1; ++g) {
     const int8_t *wg = panel + g * gb;
     const __m512 sc = _mm512_loadu_ps((const float *)(wg + group * 16 + 64));
     for (int64_t c = 0; c < group / 4; ++c) {
@@ -1028,7 +1033,7 @@ static void vnni_dequant_tile(const qlinear_job *j, const int8_t *panel, float *
           order, _mm512_shuffle_epi8(_mm512_loadu_si512(wg + 64 * c), by_k));
       __m128i part[4] = {_mm512_extracti32x4_epi32(v, 0), _mm512_extracti32x4_epi32(v, 1),
                          _mm512_extracti32x4_epi32(v, 2), _mm512_extracti32x4_epi32(v, 3)};
-      float *out = fpanel + (g * group + 4 * c) * 16;
+      float *out = fpanel + ((g - g0) * group + 4 * c) * 16;
       for (int i = 0; i < 4; ++i)
         _mm512_storeu_ps(out + 16 * i,
                          _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(part[i])), sc));
@@ -1036,21 +1041,25 @@ static void vnni_dequant_tile(const qlinear_job *j, const int8_t *panel, float *
   }
 }
 
-/* MR (<= 8) float rows x NT (1 or 2) dequantized tiles, one fused
- * multiply-add per K-step in K order, as tile_panel. */
+/* MR (<= 12) float rows x NT (1 or 2) tiles over K-steps [k0, k1), whose
+ * dequantized weights are in fpanel (kc K-steps per tile): one fused
+ * multiply-add per K-step in K order, as tile_panel. The sums start at 0
+ * (k0 = 0) or from `part`, and go to `part` until the last chunk; a float
+ * stored and loaded back is the same float, so the chain is unbroken. */
 static inline __attribute__((always_inline)) void
 vnni_tile_floatact(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const int NT,
-                   const float *fpanel) {
-  __m512 acc[8][2];
-  const float *x[8];
+                   const float *fpanel, int64_t kc, int64_t k0, int64_t k1, float *part) {
+  __m512 acc[12][2];
+  const float *x[12];
   for (int r = 0; r < MR; ++r) {
     x[r] = j->x + (r0 + r) * j->x_rs;
-    acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (int t = 0; t < NT; ++t)
+      acc[r][t] = k0 == 0 ? _mm512_setzero_ps() : _mm512_loadu_ps(part + (r0 + r) * 32 + 16 * t);
   }
-  const float *p1 = fpanel + j->kp * 16;
-  for (int64_t k = 0; k < j->kp; ++k) {
-    __m512 w0 = _mm512_loadu_ps(fpanel + 16 * k);
-    __m512 w1 = NT == 2 ? _mm512_loadu_ps(p1 + 16 * k) : w0;
+  const float *p1 = fpanel + kc * 16;
+  for (int64_t k = k0; k < k1; ++k) {
+    __m512 w0 = _mm512_loadu_ps(fpanel + 16 * (k - k0));
+    __m512 w1 = NT == 2 ? _mm512_loadu_ps(p1 + 16 * (k - k0)) : w0;
     for (int r = 0; r < MR; ++r) {
       __m512 xk = _mm512_set1_ps(x[r][k]);
       acc[r][0] = _mm512_fmadd_ps(xk, w0, acc[r][0]);
@@ -1059,8 +1068,12 @@ vnni_tile_floatact(const qlinear_job *j, int64_t r0, const int MR, int64_t tile,
     }
   }
   for (int t = 0; t < NT; ++t)
-    for (int r = 0; r < MR; ++r)
-      vnni_store(j, r0 + r, tile + t, acc[r][t]);
+    for (int r = 0; r < MR; ++r) {
+      if (k1 == j->kp)
+        vnni_store(j, r0 + r, tile + t, acc[r][t]);
+      else
+        _mm512_storeu_ps(part + (r0 + r) * 32 + 16 * t, acc[r][t]);
+    }
 }
 
 /* Weight-only layers of at most QCC_VNNI_FLOAT_DIRECT_ROWS float rows, MR
@@ -1337,13 +1350,22 @@ static void amx_rows_qmm(const qlinear_job *j, int64_t r0, int64_t tile, int nt,
   case 2: CALL(2); break;                                                                      \
   default: CALL(1); break;                                                                     \
   }
+/* The same for up to 12 rows. */
+#define QCC_TILE_DISPATCH12(CALL, mr)                                                          \
+  switch (mr) {                                                                                \
+  case 12: CALL(12); break;                                                                    \
+  case 11: CALL(11); break;                                                                    \
+  case 10: CALL(10); break;                                                                    \
+  case 9: CALL(9); break;                                                                      \
+  default: QCC_TILE_DISPATCH8(CALL, mr)                                                        \
+  }
 #define QCC_VNNI_QMM(MR) vnni_tile_qmm(j, r, MR, tile, 2)
 #define QCC_VNNI_QMM1(MR) vnni_tile_qmm(j, r, MR, tile, 1)
 #define QCC_VNNI_DIRECT(MR) vnni_tile_direct(j, 0, MR, tile)
 #define QCC_VNNI_INT8ACT(MR) vnni_tile_int8act(j, r, MR, tile, 2, panel, panel_bytes)
 #define QCC_VNNI_INT8ACT1(MR) vnni_tile_int8act(j, r, MR, tile, 1, panel, panel_bytes)
-#define QCC_VNNI_FLOAT(MR) vnni_tile_floatact(j, r, MR, tile, 2, fpanel)
-#define QCC_VNNI_FLOAT1(MR) vnni_tile_floatact(j, r, MR, tile, 1, fpanel)
+#define QCC_VNNI_FLOAT(MR) vnni_tile_floatact(j, r, MR, tile, 2, fpanel, kc, k0, k1, part)
+#define QCC_VNNI_FLOAT1(MR) vnni_tile_floatact(j, r, MR, tile, 1, fpanel, kc, k0, k1, part)
 #define QCC_VNNI_FLOAT_DIRECT4(MR) vnni_tile_float_direct(j, r, MR, tile, 4)
 #define QCC_VNNI_FLOAT_DIRECT2(MR) vnni_tile_float_direct(j, r, MR, tile, 2)
 #define QCC_VNNI_FLOAT_DIRECT1(MR) vnni_tile_float_direct(j, r, MR, tile, 1)
@@ -1422,9 +1444,15 @@ static void vnni_tiles_task(const qlinear_job *j, int64_t begin, int64_t end, in
     return;
   }
   const size_t panel_bytes = (size_t)(j->groups * vnni_group_bytes(j->w->group));
-  const size_t fpanel_bytes = j->qa ? 0 : (size_t)j->kp * 16 * sizeof(float);
+  /* Float rows: K in chunks of about QCC_VNNI_FLOAT_KC steps (whole
+   * groups), whose float panel stays in cache while every row block passes
+   * over it; the rows' sums wait in `part` between chunks. */
+  const int64_t group = j->w->group, cg = QCC_VNNI_FLOAT_KC > group ? QCC_VNNI_FLOAT_KC / group : 1;
+  const int64_t kc = cg * group;
+  const size_t fpanel_bytes =
+      j->qa ? 0 : (size_t)(2 * kc * 16 + j->m * 32) * sizeof(float);
   void *own;
-  int8_t *panel = task_panel(j, thread, 2 * panel_bytes + 2 * fpanel_bytes, &own);
+  int8_t *panel = task_panel(j, thread, 2 * panel_bytes + fpanel_bytes, &own);
   if (!panel)
     __builtin_trap();
   /* Each tile's weights stay in cache while all rows pass over them. */
@@ -1448,26 +1476,29 @@ static void vnni_tiles_task(const qlinear_job *j, int64_t begin, int64_t end, in
       }
     }
   } else {
-    /* Float rows: two tiles at a time give up to 16 independent chains. */
-    float *fpanel = (float *)(panel + 2 * panel_bytes);
+    /* Two tiles at a time give up to 24 independent chains. */
+    float *fpanel = (float *)(panel + 2 * panel_bytes), *part = fpanel + 2 * kc * 16;
     for (int64_t tile = begin, nt; tile < end; tile += nt) {
       nt = end - tile >= 2 ? 2 : 1;
       int ok = 1;
-      for (int h = 0; h < nt && ok; ++h) {
-        ok = vnni_unpack_tile(j, tile + h, panel);
-        if (ok)
-          vnni_dequant_tile(j, panel, fpanel + h * j->kp * 16);
-      }
+      for (int h = 0; h < nt; ++h)
+        ok &= vnni_unpack_tile(j, tile + h, panel + h * panel_bytes);
       if (!ok) {
         tiles_scalar(j, 0, j->m, tile, tile + nt);
         continue;
       }
-      for (int64_t r = 0; r < j->m; r += 8) {
-        int64_t mr = j->m - r < 8 ? j->m - r : 8;
-        if (nt == 2) {
-          QCC_TILE_DISPATCH8(QCC_VNNI_FLOAT, mr)
-        } else {
-          QCC_TILE_DISPATCH8(QCC_VNNI_FLOAT1, mr)
+      for (int64_t g0 = 0; g0 < j->groups; g0 += cg) {
+        const int64_t g1 = g0 + cg < j->groups ? g0 + cg : j->groups;
+        const int64_t k0 = g0 * group, k1 = g1 * group;
+        for (int h = 0; h < nt; ++h)
+          vnni_dequant_groups(j, panel + h * panel_bytes, g0, g1, fpanel + h * kc * 16);
+        for (int64_t r = 0; r < j->m; r += 12) {
+          int64_t mr = j->m - r < 12 ? j->m - r : 12;
+          if (nt == 2) {
+            QCC_TILE_DISPATCH12(QCC_VNNI_FLOAT, mr)
+          } else {
+            QCC_TILE_DISPATCH12(QCC_VNNI_FLOAT1, mr)
+          }
         }
       }
     }

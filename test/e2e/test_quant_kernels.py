@@ -370,6 +370,27 @@ def test_vnni_int8_weights_far_from_their_zero_point(qcc_bin, tmp_path, cpu):
         np.testing.assert_array_equal(got[0], row0, err_msg=f"w8a16 M={m}")
 
 
+@pytest.mark.parametrize("cpu", X86_CPUS)
+def test_float_rows_over_k_chunks(qcc_bin, tmp_path, cpu):
+    """Weight-only rows past the decode kernels with K = 2200 in groups of
+    32: the VNNI float panel takes K in chunks (1024, 1024, 152 K-steps)
+    with the rows' sums kept between them, so each row keeps the bits the
+    decode kernel gives it alone; rows 12 at a time leave a block of 5."""
+    rng = np.random.default_rng(14)
+    k, n = 2200, 40
+    path, w, b = random_linear(tmp_path, rng, k, n)
+    q, s, zp = quant_ref.quantize_weight(w, 4, 32, True, "rtn")
+    model = CompiledModel(qcc_bin, path, tmp_path,
+                          extra_args=["--w4a16", "--group=32", "--asym", f"--cpu={cpu}"])
+    for m in (17, 29):
+        x = rng.standard_normal((m, k)).astype(np.float32)
+        ref = np.maximum(quant_ref.qlinear(x, q, s, zp, group=32, act_bits=None, bias=b), 0)
+        got = model({"x": x})[0]
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5, err_msg=f"M={m}")
+        one_by_one = np.concatenate([model({"x": x[i:i + 1]})[0] for i in range(m)])
+        np.testing.assert_array_equal(got, one_by_one, err_msg=f"M={m}")
+
+
 def test_int8_rows_with_a_short_last_group(qcc_bin, tmp_path):
     """K = 96 in groups of 64: the vector row quantization stops at K and
     the panel kernel zeroes the weights past it."""
