@@ -1076,34 +1076,51 @@ vnni_tile_floatact(const qlinear_job *j, int64_t r0, const int MR, int64_t tile,
     }
 }
 
+/* One group of NT tiles at BITS (4 or 8) bits: each 64-byte chunk holds
+ * 32 / BITS K-steps (int4: 8p .. 8p+3 in the low nibbles, 8p+4 .. 8p+7
+ * in the high ones). Each K-step's stored values become (q - zp) * s, then
+ * one multiply-add into each row's chain. */
+static inline __attribute__((always_inline)) void
+vnni_float_direct_group(const uint8_t *const blk[4], const int NT, const int MR, const int BITS,
+                        int64_t group, const __m512i zp[4], const __m512 sc[4],
+                        const float *const x[8], int64_t kg, __m512 acc[8][4]) {
+  const int steps = 32 / BITS;
+  const __m512i low4 = _mm512_set1_epi32(15);
+  for (int64_t c = 0; c < group / steps; ++c) {
+    __m512i v[4];
+    for (int h = 0; h < NT; ++h) {
+      _mm_prefetch((const char *)(blk[h] + 64 * c + QCC_VNNI_PREFETCH(BITS)), _MM_HINT_T0);
+      v[h] = _mm512_loadu_si512(blk[h] + 64 * c);
+    }
+    for (int i = 0; i < steps; ++i)
+      for (int h = 0; h < NT; ++h) {
+        __m512i q = BITS == 4
+                        ? _mm512_and_si512(_mm512_srli_epi32(v[h], 8 * (i % 4) + 4 * (i / 4)), low4)
+                        : _mm512_srai_epi32(_mm512_slli_epi32(v[h], 24 - 8 * i), 24);
+        const __m512 wk = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q, zp[h])), sc[h]);
+        for (int r = 0; r < MR; ++r)
+          acc[r][h] = _mm512_fmadd_ps(_mm512_set1_ps(x[r][kg + steps * c + i]), wk, acc[r][h]);
+      }
+  }
+}
+
 /* Weight-only layers of at most QCC_VNNI_FLOAT_DIRECT_ROWS float rows, MR
  * (<= 8) at a time: NT (<= 4) tiles dequantized in registers straight from
  * the packed tile, with no panel to write and read back. Byte i of each
  * 32-bit lane is one column's K-step i of a chunk, so a shift and a mask
  * (int4) or two shifts (int8) give one K-step for 16 columns. Each weight
  * is (q - zp) * s and each (row, tile) keeps one multiply-add chain in K
- * order, as vnni_tile_floatact over vnni_dequant_tile: the same bits for
+ * order, as vnni_tile_floatact over vnni_dequant_groups: the same bits for
  * every row count. NT tiles give the MR * NT independent chains a single
  * row lacks. Up to 16 rows this beat the float panel on the benchmark
  * machine (4096 x 14336, 2 threads: 2.0 against 5.4 ms at M=1, 9.0 against
  * 11.3 at M=16, even at M=32). */
 #define QCC_VNNI_FLOAT_DIRECT_ROWS 16
-/* One K-step k of tile h: the stored values q (one per column) to
- * (q - zp) * s, then one multiply-add into each row's chain. */
-static inline __attribute__((always_inline)) void
-vnni_float_kstep(__m512 acc[8][4], int h, const int MR, __m512i q, __m512i zp, __m512 sc,
-                 const float *const x[8], int64_t k) {
-  const __m512 wk = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(q, zp)), sc);
-  for (int r = 0; r < MR; ++r)
-    acc[r][h] = _mm512_fmadd_ps(_mm512_set1_ps(x[r][k]), wk, acc[r][h]);
-}
-
 static inline __attribute__((always_inline)) void
 vnni_tile_float_direct(const qlinear_job *j, int64_t r0, const int MR, int64_t tile,
                        const int NT) {
   const qcc_rt_qweight *w = j->w;
   const int64_t group = w->group, wb = weight_bytes(w);
-  const __m512i low4 = _mm512_set1_epi32(15);
   const uint8_t *blk[4];
   const float *x[8];
   __m512 acc[8][4];
@@ -1122,37 +1139,10 @@ vnni_tile_float_direct(const qlinear_job *j, int64_t r0, const int MR, int64_t t
       zp[h] = w->bits == 4 ? _mm512_cvtepu8_epi32(z) : _mm512_cvtepi8_epi32(z);
       sc[h] = vnni_scales(j, blk[h] + wb);
     }
-    const int64_t kg = g * group;
-    if (w->bits == 4) {
-      /* 64 bytes: K-steps 8p .. 8p+3 in the low nibbles, 8p+4 .. 8p+7 in
-       * the high ones. */
-      for (int64_t p = 0; p < group / 8; ++p) {
-        __m512i v[4];
-        for (int h = 0; h < NT; ++h) {
-          _mm_prefetch((const char *)(blk[h] + 64 * p + QCC_VNNI_PREFETCH(4)), _MM_HINT_T0);
-          v[h] = _mm512_loadu_si512(blk[h] + 64 * p);
-        }
-        for (int i = 0; i < 8; ++i) {
-          const int shift = 8 * (i % 4) + 4 * (i / 4);
-          for (int h = 0; h < NT; ++h)
-            vnni_float_kstep(acc, h, MR, _mm512_and_si512(_mm512_srli_epi32(v[h], shift), low4),
-                             zp[h], sc[h], x, kg + 8 * p + i);
-        }
-      }
-    } else {
-      for (int64_t c = 0; c < group / 4; ++c) {
-        __m512i v[4];
-        for (int h = 0; h < NT; ++h) {
-          _mm_prefetch((const char *)(blk[h] + 64 * c + QCC_VNNI_PREFETCH(8)), _MM_HINT_T0);
-          v[h] = _mm512_loadu_si512(blk[h] + 64 * c);
-        }
-        for (int i = 0; i < 4; ++i) {
-          for (int h = 0; h < NT; ++h)
-            vnni_float_kstep(acc, h, MR, _mm512_srai_epi32(_mm512_slli_epi32(v[h], 24 - 8 * i), 24),
-                             zp[h], sc[h], x, kg + 4 * c + i);
-        }
-      }
-    }
+    if (w->bits == 4)
+      vnni_float_direct_group(blk, NT, MR, 4, group, zp, sc, x, g * group, acc);
+    else
+      vnni_float_direct_group(blk, NT, MR, 8, group, zp, sc, x, g * group, acc);
     for (int h = 0; h < NT; ++h)
       blk[h] += j->block_bytes;
   }
