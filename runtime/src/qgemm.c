@@ -77,11 +77,26 @@ typedef struct {
   uint8_t a_flip;
   const int32_t *corr;
   int32_t *yi;
+  /* With ys, yi holds f32: each sum converted and multiplied by ys[n] (by
+   * ys[0] when ys_n is 1). */
+  const float *ys;
+  int64_t ys_n;
   int qa_unsigned; /* int8 rows stored as a + 128 (the int4 panel kernel) */
   int amx;         /* rows run on AMX tiles, qa padded to 32 rows */
 } qlinear_job;
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Integer matmul output (r, n): the sum, or its f32 scaling. */
+static inline void put_qmm(const qlinear_job *j, int64_t r, int64_t n, int32_t v) {
+  int32_t *at = j->yi + r * j->y_rs + n;
+  if (j->ys) {
+    float f = (float)v * j->ys[j->ys_n == 1 ? 0 : n];
+    __builtin_memcpy(at, &f, sizeof f);
+  } else {
+    *at = v;
+  }
+}
 
 /* Round half to even for |v| < 2^22 in the default rounding mode, without
  * libm (the runtime is freestanding). */
@@ -286,7 +301,7 @@ static void tiles_scalar(const qlinear_job *j, int64_t r0, int64_t r1, int64_t t
         uint32_t acc = (uint32_t)j->corr[r] * (uint32_t)int_sum_of(j, n);
         for (int64_t k = 0; k < w->k; ++k)
           acc += (uint32_t)(qa[k] * centered(j, k, n));
-        j->yi[r * j->y_rs + n] = (int32_t)acc;
+        put_qmm(j, r, n, (int32_t)acc);
         continue;
       }
       float out;
@@ -771,13 +786,13 @@ tile_qmm(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const int
       __m256i y = _mm256_add_epi32(acc[h][r],
                                    _mm256_mullo_epi32(sums, _mm256_set1_epi32(j->corr[r0 + r])));
       int32_t *out = j->yi + (r0 + r) * j->y_rs + col;
-      if (cols == 8) {
+      if (cols == 8 && !j->ys) {
         _mm256_storeu_si256((__m256i *)out, y);
       } else {
         int32_t tmp[8];
         _mm256_storeu_si256((__m256i *)tmp, y);
         for (int64_t i = 0; i < cols; ++i)
-          out[i] = tmp[i];
+          put_qmm(j, r0 + r, col + i, tmp[i]);
       }
     }
   }
@@ -844,6 +859,15 @@ static inline __m512i vnni_zero_points(const qlinear_job *j, const uint8_t *blk)
 static inline __mmask16 vnni_cols(const qlinear_job *j, int64_t tile) {
   int64_t cols = j->w->n - tile * 16;
   return cols >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << cols) - 1);
+}
+
+/* Integer matmul sums of columns [col, col + 16) as stored: themselves,
+ * or converted to f32 and scaled (the bits of a separate cast and mul). */
+static inline __m512i vnni_qmm_out(const qlinear_job *j, __m512i y, int64_t col, __mmask16 m) {
+  if (!j->ys)
+    return y;
+  __m512 s = j->ys_n == 1 ? _mm512_set1_ps(j->ys[0]) : _mm512_maskz_loadu_ps(m, j->ys + col);
+  return _mm512_castps_si512(_mm512_mul_ps(_mm512_cvtepi32_ps(y), s));
 }
 
 /* Fills the panel of `tile`. Returns 0 when some q - zp leaves int8 (an
@@ -1184,7 +1208,8 @@ vnni_tile_qmm(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, cons
     for (int r = 0; r < MR; ++r) {
       __m512i y = _mm512_add_epi32(
           acc[r][h], _mm512_mullo_epi32(sums, _mm512_set1_epi32(j->corr[r0 + r])));
-      _mm512_mask_storeu_epi32(j->yi + (r0 + r) * j->y_rs + (tile + h) * 16, m, y);
+      _mm512_mask_storeu_epi32(j->yi + (r0 + r) * j->y_rs + (tile + h) * 16, m,
+                               vnni_qmm_out(j, y, (tile + h) * 16, m));
     }
   }
 }
@@ -1326,7 +1351,8 @@ static void amx_rows_qmm(const qlinear_job *j, int64_t r0, int64_t tile, int nt,
         break;
       __m512i y = _mm512_add_epi32(_mm512_loadu_si512(c + q * 256 + 16 * i),
                                    _mm512_mullo_epi32(sums, _mm512_set1_epi32(j->corr[r])));
-      _mm512_mask_storeu_epi32(j->yi + r * j->y_rs + (tile + (q & 1)) * 16, m, y);
+      _mm512_mask_storeu_epi32(j->yi + r * j->y_rs + (tile + (q & 1)) * 16, m,
+                               vnni_qmm_out(j, y, (tile + (q & 1)) * 16, m));
     }
   }
 }
@@ -1782,7 +1808,7 @@ qmm_store(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, int32x4_
     vst1q_s32(out, vmlaq_s32(acc[r][0], s0, corr));
     vst1q_s32(out + 4, vmlaq_s32(acc[r][1], s1, corr));
     for (int64_t i = 0; i < cols; ++i)
-      j->yi[(r0 + r) * j->y_rs + col + i] = out[i];
+      put_qmm(j, r0 + r, col + i, out[i]);
   }
 }
 
@@ -2046,19 +2072,24 @@ void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int6
   free(owned);
 }
 
-void qcc_rt_qmatmul_impl(qcc_rt_context *ctx, const uint8_t *a, int64_t a_rs, int64_t m,
-                         int64_t a_unsigned, const uint8_t *a_zp, int64_t zp_count,
-                         const qcc_rt_qweight *w, int32_t *y, int64_t y_rs) {
+/* Both integer matmul entries: y holds int32, or f32 with scales. */
+static void qmatmul(qcc_rt_context *ctx, const uint8_t *a, int64_t a_rs, int64_t m,
+                    int64_t a_unsigned, const uint8_t *a_zp, int64_t zp_count,
+                    const qcc_rt_qweight *w, const float *scales, int64_t scale_count,
+                    int32_t *y, int64_t y_rs) {
   qlinear_job j = {0};
   init_weight(&j, ctx, w, m);
   if (!(w->flags & QCC_RT_QWEIGHT_INT_SUMS) || w->bits != 8 || j.groups != 1 ||
-      (a_zp && zp_count != 1 && zp_count != m))
+      (a_zp && zp_count != 1 && zp_count != m) ||
+      (scales && scale_count != 1 && scale_count != w->n))
     __builtin_trap();
   j.a = a;
   j.a_rs = a_rs;
   j.a_flip = a_unsigned ? 0x80 : 0;
   j.yi = y;
   j.y_rs = y_rs;
+  j.ys = scales;
+  j.ys_n = scale_count;
   const int64_t mp = amx_rows(&j, 1);
   size_t bytes = (size_t)m * sizeof(int32_t) + (size_t)(mp * j.kp) + 16;
   void *owned = NULL;
@@ -2090,6 +2121,31 @@ void qcc_rt_qmatmul_impl(qcc_rt_context *ctx, const uint8_t *a, int64_t a_rs, in
   int64_t tiles = ceil_div(w->n, w->nr);
   qcc_rt_parallel_for(ctx, tiles, ceil_div(tiles, 4 * threads), tiles_task, &j);
   free(owned);
+}
+
+void qcc_rt_qmatmul_impl(qcc_rt_context *ctx, const uint8_t *a, int64_t a_rs, int64_t m,
+                         int64_t a_unsigned, const uint8_t *a_zp, int64_t zp_count,
+                         const qcc_rt_qweight *w, int32_t *y, int64_t y_rs) {
+  qmatmul(ctx, a, a_rs, m, a_unsigned, a_zp, zp_count, w, NULL, 0, y, y_rs);
+}
+
+void qcc_rt_qmatmul_scaled_impl(qcc_rt_context *ctx, const uint8_t *a, int64_t a_rs, int64_t m,
+                                int64_t a_unsigned, const uint8_t *a_zp, int64_t zp_count,
+                                const qcc_rt_qweight *w, const float *scales,
+                                int64_t scale_count, float *y, int64_t y_rs) {
+  /* The kernels store the f32 bits through the int32 output pointer. */
+  qmatmul(ctx, a, a_rs, m, a_unsigned, a_zp, zp_count, w, scales, scale_count, (int32_t *)y,
+          y_rs);
+}
+
+void _mlir_ciface_qcc_rt_qmatmul_scaled(qcc_rt_context *ctx, qcc_rt_u8_2d *a, qcc_rt_i8_1d *a_zp,
+                                        int64_t a_unsigned, qcc_rt_i8_1d *w,
+                                        qcc_rt_f32_1d *scales, qcc_rt_f32_2d *y) {
+  qcc_rt_qmatmul_scaled_impl(
+      ctx, a->aligned + a->offset, a->strides[0], a->sizes[0], a_unsigned,
+      a_zp->size ? (const uint8_t *)a_zp->aligned + a_zp->offset : NULL, a_zp->size,
+      (const qcc_rt_qweight *)(w->aligned + w->offset), scales->aligned + scales->offset,
+      scales->size, y->aligned + y->offset, y->strides[0]);
 }
 
 void _mlir_ciface_qcc_rt_qmatmul(qcc_rt_context *ctx, qcc_rt_u8_2d *a, qcc_rt_i8_1d *a_zp,

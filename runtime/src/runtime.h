@@ -103,6 +103,14 @@ void qcc_rt_qmatmul_impl(qcc_rt_context *ctx, const uint8_t *a, int64_t a_rs, in
                          int64_t a_unsigned, const uint8_t *a_zp, int64_t zp_count,
                          const qcc_rt_qweight *w, int32_t *y, int64_t y_rs);
 
+/* The same with y in f32: each int32 sum converted to f32 and multiplied
+ * by scales[n] (scales[0] when scale_count is 1; else it is n), as a
+ * separate cast and multiply would round it. */
+void qcc_rt_qmatmul_scaled_impl(qcc_rt_context *ctx, const uint8_t *a, int64_t a_rs, int64_t m,
+                                int64_t a_unsigned, const uint8_t *a_zp, int64_t zp_count,
+                                const qcc_rt_qweight *w, const float *scales,
+                                int64_t scale_count, float *y, int64_t y_rs);
+
 void qcc_rt_context_init(qcc_rt_context *ctx);
 void qcc_rt_context_release(qcc_rt_context *ctx);
 /* Changes the thread count; the pool restarts on next use. */

@@ -581,6 +581,54 @@ def test_integer_matmul_outside_the_kernels_range(qcc_bin, tmp_path):
     np.testing.assert_array_equal(got, integer_matmul_ref(a.reshape(6, 40), az, w, None).reshape(2, 3, 24))
 
 
+def scaled_integer_matmul_model(path, w, scale):
+    """MatMulInteger of a u8 input (scalar zero point input az) and the
+    constant s8 weight w, cast to f32 and multiplied by the constant scale."""
+    k, n = w.shape
+    nodes = [h.make_node("MatMulInteger", ["a", "w", "az"], ["acc"]),
+             h.make_node("Cast", ["acc"], ["accf"], to=T.FLOAT),
+             h.make_node("Mul", ["accf", "s"], ["y"])]
+    g = h.make_graph(nodes, "mmis", [h.make_tensor_value_info("a", T.UINT8, ["m", k]),
+                                     h.make_tensor_value_info("az", T.UINT8, [])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)],
+                     [nh.from_array(w, "w"), nh.from_array(scale, "s")])
+    onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 17)]), str(path))
+
+
+@pytest.mark.parametrize("per_column", [True, False], ids=["column-scales", "one-scale"])
+def test_integer_matmul_scaled_in_the_epilogue(qcc_bin, tmp_path, per_column):
+    """MatMulInteger, Cast and Mul by constant scales run as one kernel call
+    that scales the sums in its epilogue (every x86 variant here), and give
+    float32(sum) * scale, the bits of the separate ops, on shapes with K and
+    N remainders and M from 1 to 128; a weight outside the kernels' range
+    takes the reference lowering of the same op, with the same bits."""
+    rng = np.random.default_rng(14)
+    for k, n in SHAPES:
+        w = rng.integers(-127, 128, size=(k, n)).astype(np.int8)
+        scale = ((rng.random(n if per_column else ()) + 0.5) * 1e-3).astype(np.float32)
+        path = tmp_path / f"mmis{k}x{n}.onnx"
+        scaled_integer_matmul_model(path, w, scale)
+        llvm = subprocess.run([str(qcc_bin), str(path), "--emit=llvm-dialect"],
+                              capture_output=True, text=True, check=True).stdout
+        assert "qcc_rt_qmatmul_scaled" in llvm
+        models = {cpu: CompiledModel(qcc_bin, path, tmp_path, extra_args=[f"--cpu={cpu}"])
+                  for cpu in X86_CPUS_HERE}
+        for m in ROWS:
+            a = rng.integers(0, 256, size=(m, k)).astype(np.uint8)
+            az = np.array(rng.integers(0, 256), np.uint8)
+            ref = integer_matmul_ref(a, az, w, None).astype(np.float32) * scale
+            for cpu, model in models.items():
+                np.testing.assert_array_equal(model({"a": a, "az": az})[0], ref,
+                                              err_msg=f"K={k} N={n} M={m} {cpu}")
+    w[0, 0] = -128
+    scaled_integer_matmul_model(path, w, scale)
+    assert not uses_qmatmul_kernel(qcc_bin, path)
+    a = rng.integers(0, 256, size=(5, k)).astype(np.uint8)
+    az = np.array(9, np.uint8)
+    ref = integer_matmul_ref(a, az, w, None).astype(np.float32) * scale
+    np.testing.assert_array_equal(CompiledModel(qcc_bin, path, tmp_path)({"a": a, "az": az})[0], ref)
+
+
 def test_dynamic_int8_graph_threads_give_the_same_bits(qcc_bin, tmp_path):
     """onnxruntime's dynamic int8 graph (DynamicQuantizeLinear, MatMulInteger
     on a constant s8 weight, scale multiply) through the C API: the integer

@@ -430,7 +430,15 @@ struct LowerQMatMul : OpRewritePattern<QMatMulOp> {
     Value rhs = centered(b, loc, op.getRhs(), op.getRhsZeroPoint(),
                          matmulZpMap(ctx, op.getRhs(), op.getRhsZeroPoint(), colDim),
                          op.getRhsParams().getIsSigned());
-    b.replaceOpWithNewOp<MatMulOp>(op, op.getType(), lhs, rhs);
+    Value scale = op.getOutScale();
+    if (!scale) {
+      b.replaceOpWithNewOp<MatMulOp>(op, op.getType(), lhs, rhs);
+      return success();
+    }
+    // out_scale: the i32 sums, then the cast and multiply it stands for.
+    Value acc = b.create<MatMulOp>(loc, op.getType().clone(b.getI32Type()), lhs, rhs);
+    Value y = b.create<CastOp>(loc, op.getType(), acc);
+    b.replaceOpWithNewOp<MulOp>(op, op.getType(), y, scale);
     return success();
   }
 };

@@ -221,7 +221,7 @@ LogicalResult convertMatMulInteger(Imp &imp) {
     return failure();
   Value r = imp.b.create<QMatMulOp>(
       imp.loc, *t, av, cv, azp ? imp.materialize(*azp) : Value(),
-      bzp ? imp.materialize(*bzp) : Value(), *lp, *rp);
+      bzp ? imp.materialize(*bzp) : Value(), /*out_scale=*/Value(), *lp, *rp);
   imp.setOutput(0, r, kInt32);
   return success();
 }

@@ -86,6 +86,8 @@ void qcc::buildCPULoweringPipeline(OpPassManager &pm, const ResolvedTarget &targ
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(createQccPropagateScales());
   pm.addNestedPass<func::FuncOp>(createQccFuseDequantizedLinear());
+  // Integer matmuls scale their sums to f32 in the kernel's epilogue.
+  pm.addNestedPass<func::FuncOp>(createQccFuseQMatMulScale());
   // Layers sharing an input quantize it once and run as one kernel call.
   pm.addNestedPass<func::FuncOp>(createQccMergeSiblingLinears());
   // Skip connections are added in the kernels' epilogue.

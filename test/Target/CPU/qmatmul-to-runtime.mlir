@@ -43,3 +43,24 @@ func.func @vector(%a: tensor<16xi8>) -> tensor<8xi32> {
   %y = qcc.qmatmul %a, %w {lhs_params = #qcc.qparams<s8, per_tensor>, rhs_params = #qcc.qparams<s8, per_tensor>} : (tensor<16xi8>, tensor<16x8xi8>) -> tensor<8xi32>
   return %y : tensor<8xi32>
 }
+
+// -----
+
+// With out_scale: qcc_rt_qmatmul_scaled takes the per-column scales as a
+// 1-D f32 buffer and fills an f32 output; a rank-0 scale becomes one value.
+// CHECK-LABEL: func @scaled
+// CHECK-SAME: %[[S:[^:]*]]: tensor<8xf32>, %[[S0:[^:]*]]: tensor<f32>
+// CHECK: %[[OUT:.*]] = memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x8xf32>
+// CHECK: %[[YD:.*]] = memref.cast %[[OUT]] : memref<?x8xf32> to memref<?x?xf32>
+// CHECK: %[[SM:.*]] = bufferization.to_memref %[[S]] : memref<8xf32>
+// CHECK: %[[SD:.*]] = memref.cast %[[SM]] : memref<8xf32> to memref<?xf32>
+// CHECK: call @qcc_rt_qmatmul_scaled({{.*}}, %[[SD]], %[[YD]])
+// CHECK: tensor.expand_shape %[[S0]] [] output_shape [1] : tensor<f32> into tensor<1xf32>
+// CHECK: call @qcc_rt_qmatmul_scaled
+// CHECK: func.func private @qcc_rt_qmatmul_scaled(!llvm.ptr, memref<?x?xi8>, memref<?xi8>, i64, memref<?xi8>, memref<?xf32>, memref<?x?xf32>) attributes {llvm.emit_c_interface}
+func.func @scaled(%a: tensor<?x16xi8>, %s: tensor<8xf32>, %s0: tensor<f32>) -> (tensor<?x8xf32>, tensor<?x8xf32>) {
+  %w = arith.constant dense<3> : tensor<16x8xi8>
+  %y = qcc.qmatmul %a, %w scale %s : tensor<8xf32> {lhs_params = #qcc.qparams<s8, per_tensor>, rhs_params = #qcc.qparams<s8, per_tensor>} : (tensor<?x16xi8>, tensor<16x8xi8>) -> tensor<?x8xf32>
+  %y0 = qcc.qmatmul %a, %w scale %s0 : tensor<f32> {lhs_params = #qcc.qparams<s8, per_tensor>, rhs_params = #qcc.qparams<s8, per_tensor>} : (tensor<?x16xi8>, tensor<16x8xi8>) -> tensor<?x8xf32>
+  return %y, %y0 : tensor<?x8xf32>, tensor<?x8xf32>
+}

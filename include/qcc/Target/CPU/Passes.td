@@ -76,8 +76,10 @@ def QccQMatMulToRuntime : Pass<"qcc-qmatmul-to-runtime", "mlir::ModuleOp"> {
     (all leading dims collapsed into M), its zero point (an empty buffer
     when there is none; one value or one per row), whether the lhs is
     unsigned, the packed bytes (a 64-byte aligned constant global) and a
-    new int32 output buffer. The results are those of the reference
-    lowering, bit for bit.
+    new int32 output buffer. A qmatmul with `out_scale` calls
+    `qcc_rt_qmatmul_scaled` instead, with the scales as a 1-D f32 buffer
+    (one value or one per column) and an f32 output buffer. The results are
+    those of the reference lowering, bit for bit.
   }];
   let dependentDialects = [
     "::mlir::bufferization::BufferizationDialect", "::mlir::memref::MemRefDialect",

@@ -841,6 +841,18 @@ LogicalResult QMatMulOp::verify() {
                             std::pair(getRhsZeroPoint(), getRhsParams())})
     if (zp && failed(verifyStorage(*this, zp.getType(), params, "zero point")))
       return failure();
+  Type elt = getType().getElementType();
+  Value scale = getOutScale();
+  if (!scale)
+    return elt.isInteger(32) ? success() : emitOpError("result must be i32 without out_scale");
+  if (!elt.isF32())
+    return emitOpError("result must be f32 with out_scale");
+  auto st = cast<RankedTensorType>(scale.getType());
+  int64_t n = b.getDimSize(b.getRank() - 1);
+  if (!st.getElementType().isF32() || st.getRank() > 1 ||
+      (st.getRank() == 1 && st.getDimSize(0) != 1 && !dimsCompatible(st.getDimSize(0), n)))
+    return emitOpError("out_scale must be f32 with one value or one per output column (")
+           << n << ")";
   return success();
 }
 

@@ -98,7 +98,8 @@ struct FuseDequantizedMatmul : OpRewritePattern<MatMulOp> {
       return b.notifyMatchFailure(op, "scales are not f32");
     Location loc = op.getLoc();
     Value acc = b.create<QMatMulOp>(loc, resultType.clone(b.getI32Type()), a.getInput(),
-                                    w.getInput(), a.getZeroPoint(), w.getZeroPoint(), ap, wp);
+                                    w.getInput(), a.getZeroPoint(), w.getZeroPoint(),
+                                    /*out_scale=*/Value(), ap, wp);
     auto scaleType = swType.getRank() >= saType.getRank() ? swType : saType;
     Value scale = b.create<MulOp>(loc, scaleType, sa, sw);
     Value y = b.create<CastOp>(loc, resultType, acc);

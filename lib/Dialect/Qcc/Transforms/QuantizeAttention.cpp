@@ -70,7 +70,7 @@ struct QuantizeAttention : qcc::impl::QccQuantizeAttentionBase<QuantizeAttention
     auto [qb, sb] = quantize(b, loc, op.getRhs(), s8, note);
     auto type = op.getType();
     auto acc = b.create<QMatMulOp>(loc, type.clone(b.getI32Type()), qa, qb, Value(), Value(),
-                                   s8, s8);
+                                   /*out_scale=*/Value(), s8, s8);
     Value scale = b.create<MulOp>(loc, sa.getType(), sa, sb);
     Value y = b.create<CastOp>(loc, type, acc.getResult());
     y = b.create<MulOp>(loc, type, y, scale);

@@ -14,6 +14,7 @@ using namespace mlir;
 
 namespace {
 constexpr char kQMatMul[] = "qcc_rt_qmatmul";
+constexpr char kQMatMulScaled[] = "qcc_rt_qmatmul_scaled";
 
 struct QMatMulToRuntime : qcc::impl::QccQMatMulToRuntimeBase<QMatMulToRuntime> {
   void runOnOperation() override {
@@ -27,7 +28,7 @@ struct QMatMulToRuntime : qcc::impl::QccQMatMulToRuntimeBase<QMatMulToRuntime> {
     MLIRContext *ctx = &getContext();
     OpBuilder b(op);
     Location loc = op.getLoc();
-    Type i8 = b.getI8Type(), i32 = b.getI32Type();
+    Type i8 = b.getI8Type(), f32 = b.getF32Type();
     auto aType = op.getLhs().getType();
     auto yType = op.getType();
     int64_t K = op.getRhs().getType().getDimSize(0);
@@ -58,20 +59,33 @@ struct QMatMulToRuntime : qcc::impl::QccQMatMulToRuntimeBase<QMatMulToRuntime> {
     Value w = b.create<memref::GetGlobalOp>(loc, global.getType(), global.getSymName());
     w = b.create<memref::CastOp>(loc, dynamic1d, w);
 
+    Type yElt = yType.getElementType();
     Value out = qcc::allocResultBuffer(b, loc, yType, op.getLhs());
-    Value y = b.create<memref::CastOp>(loc, dynamic2d(i32), qcc::memrefRows(b, loc, out, N));
+    Value y = b.create<memref::CastOp>(loc, dynamic2d(yElt), qcc::memrefRows(b, loc, out, N));
 
     Value isUnsigned =
         b.create<arith::ConstantIntOp>(loc, op.getLhsParams().getIsSigned() ? 0 : 1, 64);
     Value context = qcc::runtimeContext(b, loc, op->getParentOfType<func::FuncOp>());
+    SmallVector<Type> argTypes = {context.getType(), dynamic2d(i8), dynamic1d, b.getI64Type(),
+                                  dynamic1d};
+    SmallVector<Value> args = {context, a, zp, isUnsigned, w};
+    // The scales as a 1-D buffer: one value or one per column.
+    if (Value s = op.getOutScale()) {
+      if (cast<RankedTensorType>(s.getType()).getRank() == 0)
+        s = b.create<tensor::ExpandShapeOp>(loc, RankedTensorType::get({1}, f32), s,
+                                            ArrayRef<ReassociationIndices>{});
+      auto st = cast<RankedTensorType>(s.getType());
+      Value sm = b.create<bufferization::ToMemrefOp>(loc, MemRefType::get(st.getShape(), f32), s);
+      auto scales1d = MemRefType::get({ShapedType::kDynamic}, f32);
+      argTypes.push_back(scales1d);
+      args.push_back(b.create<memref::CastOp>(loc, scales1d, sm));
+    }
+    argTypes.push_back(dynamic2d(yElt));
+    args.push_back(y);
     func::FuncOp fn = qcc::lookupOrDeclareRuntimeFunc(
-        module, kQMatMul,
-        FunctionType::get(ctx,
-                          {context.getType(), dynamic2d(i8), dynamic1d, b.getI64Type(),
-                           dynamic1d, dynamic2d(i32)},
-                          {}),
-        /*cInterface=*/true);
-    b.create<func::CallOp>(loc, fn, ValueRange{context, a, zp, isUnsigned, w, y});
+        module, op.getOutScale() ? kQMatMulScaled : kQMatMul,
+        FunctionType::get(ctx, argTypes, {}), /*cInterface=*/true);
+    b.create<func::CallOp>(loc, fn, args);
     Value result = b.create<bufferization::ToTensorOp>(loc, yType, out, /*restrict=*/true,
                                                        /*writable=*/true);
     op.replaceAllUsesWith(result);

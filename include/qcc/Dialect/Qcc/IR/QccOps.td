@@ -448,15 +448,22 @@ def Qcc_QMatMulOp : Qcc_Op<"qmatmul", [Pure, AttrSizedOperandSegments]> {
   let description = [{
     `sum_k (lhs[m, k] - lhs_zp) * (rhs[k, n] - rhs_zp)` in i32, the operands
     widened per their schemes' signedness. Batch dims broadcast as in matmul.
+
+    With `out_scale` (f32, one value or one per output column) the result
+    is f32: each i32 sum converted to f32 and multiplied by its column's
+    scale, the same two roundings as `qcc.cast` then `qcc.mul`, done in the
+    kernel's epilogue (see `qcc-fuse-qmatmul-scale`).
   }];
   let arguments = (ins Qcc_IntTensor:$lhs, Qcc_IntTensor:$rhs,
       Optional<Qcc_IntTensor>:$lhs_zero_point,
       Optional<Qcc_IntTensor>:$rhs_zero_point,
+      Optional<Qcc_FloatTensor>:$out_scale,
       Qcc_QuantParamsAttr:$lhs_params, Qcc_QuantParamsAttr:$rhs_params);
-  let results = (outs RankedTensorOf<[I32]>:$result);
+  let results = (outs RankedTensorOf<[I32, F32]>:$result);
   let assemblyFormat = [{
     $lhs `,` $rhs (`lhs_zp` $lhs_zero_point^ `:` type($lhs_zero_point))?
-    (`rhs_zp` $rhs_zero_point^ `:` type($rhs_zero_point))? attr-dict `:`
+    (`rhs_zp` $rhs_zero_point^ `:` type($rhs_zero_point))?
+    (`scale` $out_scale^ `:` type($out_scale))? attr-dict `:`
     `(` type($lhs) `,` type($rhs) `)` `->` type($result)
   }];
   let hasVerifier = 1;

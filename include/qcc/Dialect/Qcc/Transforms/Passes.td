@@ -224,6 +224,22 @@ def QccFuseResidual : Pass<"qcc-fuse-residual", "mlir::func::FuncOp"> {
   let dependentDialects = ["::qcc::QccDialect"];
 }
 
+def QccFuseQMatMulScale : Pass<"qcc-fuse-qmatmul-scale", "mlir::func::FuncOp"> {
+  let summary = "fold the float scaling of an integer matmul into its epilogue";
+  let description = [{
+    Dynamic int8 graphs (onnxruntime's `quantize_dynamic`, QDQ activations)
+    end each integer matmul with `qcc.mul(qcc.cast(qcc.qmatmul(...)), s)`,
+    `s` the product of the activation and weight scales: one f32 value or
+    one per output column. This pass gives the qmatmul `s` as its
+    `out_scale` operand and an f32 result, when the cast and the qmatmul
+    have no other use and `s` is f32 of rank 0 or 1 (size 1 or N). The
+    kernels then convert and multiply each sum while it is in registers:
+    the same two roundings, so the same bits, without writing the i32
+    matrix and reading it back in a separate loop.
+  }];
+  let dependentDialects = ["::qcc::QccDialect"];
+}
+
 def QccPackWeights : Pass<"qcc-pack-weights", "mlir::ModuleOp"> {
   let summary = "pack quantized linear and integer matmul weights into the kernels' tile layout";
   let description = [{
