@@ -208,7 +208,8 @@ def main():
              f"machine: memory read {lim['read_gbs']:.1f} GB/s, int8 dot-product peak "
              f"{lim['int8_gops']:.0f} GOP/s ({lim['int8_isa']})"
              + (f", AMX tdpbusd peak {amx:.0f} GOP/s ({lim['amx_loaded_gops']:.0f} with each "
-                "step's tile loads)" if amx else "") + ".", "",
+                f"step's tile loads from L1, {lim.get('amx_l2_gops', 0):.0f} from L2)"
+                if amx else "") + ".", "",
              "Times per layer. GB/s: the layer's weight bytes (with scales and zero points) over "
              "qcc's time; % bw: that over the measured read bandwidth (decode, M <= 4). GOP/s: "
              "2*M*K*N over qcc's time; % peak: that over the int8 dot-product peak (M = 128)"

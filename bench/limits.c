@@ -10,8 +10,10 @@
  *             same for tdpbusd: four independent 16 x 16 x 64 tile products
  *             per step per thread, the shape of qcc's AMX blocks; else 0;
  *   amx_loaded_gops: the same blocks with their four tile loads per step
- *             (two of rows, two of weights) from a 16 KiB buffer in L1, as
- *             a kernel must load them; else 0.
+ *             (two of rows, two of weights) from 64-byte aligned buffers of
+ *             16 KiB in all (L1), as a kernel must load them; else 0;
+ *   amx_l2_gops: the same with the loads walking 1 MiB (L2), as a kernel's
+ *             rows and weight panels stream from L2; else 0.
  * Built by bench_quant.py with the host compiler: clang -O2 -march=native. */
 #include <immintrin.h>
 #include <pthread.h>
@@ -130,12 +132,13 @@ typedef struct {
   uint8_t rows[16];
 } amx_config;
 
-/* With j->reps set, each step loads its row and weight tiles. */
+/* With j->reps set, each step loads its row and weight tiles, from
+ * j->bytes of each (64-byte aligned: a tile row across two cache lines
+ * costs two loads, which would halve the figure). */
 static void *amx_loop(void *p) {
   job *j = p;
-  static uint8_t a[8 * 1024];
-  static int8_t b[8 * 1024];
-  static int32_t c[16 * 16];
+  const uint8_t *a = j->data, *b = j->data + (j->bytes ? j->bytes : 2048);
+  int32_t c[16 * 16];
   amx_config cfg;
   memset(&cfg, 0, sizeof cfg);
   cfg.palette = 1;
@@ -154,7 +157,7 @@ static void *amx_loop(void *p) {
   _tile_loadd(7, b, 64);
   for (long i = 0; i < j->iters; ++i) {
     if (j->reps) {
-      const long at = (i & 3) * 2048;
+      const long at = (long)(((size_t)i * 2048) % j->bytes);
       _tile_loadd(4, a + at, 64);
       _tile_loadd(5, a + at + 1024, 64);
       _tile_loadd(6, b + at, 64);
@@ -171,26 +174,33 @@ static void *amx_loop(void *p) {
   return NULL;
 }
 
-/* tdpbusd GOP/s on `threads` threads, with or without tile loads; 0
- * where Linux refuses the state. */
-static double amx_peak(int threads, int loads) {
+/* tdpbusd GOP/s on `threads` threads, without tile loads (span 0) or
+ * with loads over `span` bytes of rows and as many of weights per thread;
+ * 0 where Linux refuses the state or memory runs out. */
+static double amx_peak(int threads, size_t span) {
   if (syscall(SYS_arch_prctl, 0x1023 /* ARCH_REQ_XCOMP_PERM */, 18 /* XTILEDATA */) != 0)
     return 0;
+  size_t per = span ? 2 * span : 4096;
+  uint8_t *buf = aligned_alloc(64, per * (size_t)threads);
+  if (!buf)
+    return 0;
+  memset(buf, 1, per * (size_t)threads);
   job jobs[64];
   double best = 0;
   long iters = 2000000;
   for (int trial = 0; trial < 3; ++trial) {
     for (int t = 0; t < threads; ++t)
-      jobs[t] = (job){NULL, 0, loads, 0, iters, ""};
+      jobs[t] = (job){buf + per * (size_t)t, span, span != 0, 0, iters, ""};
     double seconds = run_threads(amx_loop, jobs, threads);
     double gops = 2.0 * 16 * 16 * 64 * 4 * (double)iters * threads / seconds / 1e9;
     best = gops > best ? gops : best;
   }
+  free(buf);
   return best;
 }
 #else
-static double amx_peak(int threads, int loads) {
-  (void)threads, (void)loads;
+static double amx_peak(int threads, size_t span) {
+  (void)threads, (void)span;
   return 0;
 }
 #endif
@@ -227,7 +237,8 @@ int main(int argc, char **argv) {
     isa = jobs[0].isa;
   }
   printf("{\"threads\": %d, \"read_gbs\": %.2f, \"int8_gops\": %.1f, \"int8_isa\": \"%s\", "
-         "\"amx_gops\": %.1f, \"amx_loaded_gops\": %.1f}\n",
-         threads, best_read, best_dot, isa, amx_peak(threads, 0), amx_peak(threads, 1));
+         "\"amx_gops\": %.1f, \"amx_loaded_gops\": %.1f, \"amx_l2_gops\": %.1f}\n",
+         threads, best_read, best_dot, isa, amx_peak(threads, 0), amx_peak(threads, 8192),
+         amx_peak(threads, 512 * 1024));
   return 0;
 }
