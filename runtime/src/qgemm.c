@@ -1999,6 +1999,9 @@ static void init_weight(qlinear_job *j, qcc_rt_context *ctx, const qcc_rt_qweigh
   j->f16_scales = (w->flags & QCC_RT_QWEIGHT_F16_SCALES) != 0;
   j->zp_at = weight_bytes(w) + (j->f16_scales ? 2 : 4) * w->nr;
   j->block_bytes = j->zp_at + w->nr;
+  /* A block over all of K starts on a cache line (docs/Kernels.md). */
+  if (j->groups == 1)
+    j->block_bytes = ceil_div(j->block_bytes, 64) * 64;
   j->tile_bytes = j->groups * j->block_bytes;
 }
 

@@ -36,9 +36,10 @@ func.func @s4(%x: tensor<?x10xf32>) -> tensor<?x3xf32> {
 // scales (3 and 12); past K the weight is the column's zero point, so
 // column 0's bytes are 15 | 3 << 4, 0 | 3 << 4, 3 | 3 << 4, ...
 // CHECK-LABEL: func @u4
-// CHECK: qcc.packed_constant dense<[81, 67, 87, 49,
-// CHECK-SAME: 63, 48, 51, 51, -64, -55, -52, -52, 0, 0, 0, 0, 0, 0, 0, 0,
-// CHECK-SAME: 0, 0, -128, 63, 0, 0, 0, 64, 0, 0, 0, 0, 0, 0, 0, 0, 3, 12, 0, 0]> : tensor<100xi8>
+// CHECK: qcc.packed_constant dense<"0x51435731000000000400000000000000
+// CHECK-SAME: 3F303333C0C9CCCC0000000000000000
+// CHECK-SAME: 0000803F000000400000000000000000
+// CHECK-SAME: 030C000000000000000000000000000000000000000000000000000000000000"> : tensor<128xi8>
 func.func @u4(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
   %q = arith.constant dense<[[15, 0], [0, 9]]> : tensor<2x2xi4>
   %s = arith.constant dense<[[1.0, 2.0]]> : tensor<1x2xf32>
@@ -50,11 +51,12 @@ func.func @u4(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
 // -----
 
 // s8 per column: one group of K rounded up to 8, bytes as they are, then
-// the scales and the zero points (0).
+// the scales and the zero points (0); a block over all of K is padded to a
+// multiple of 64 bytes.
 // CHECK-LABEL: func @s8
 // CHECK: qcc.packed_constant dense<"0x51435731000000000800000000000000
 // CHECK-SAME: 7F81000002FE00000000000000000000000000000000000000000000000000000000004000008
-// CHECK-SAME: 0BF000000000000000000000000"> : tensor<116xi8> : tensor<3x2xi8, #qcc.packed<"x86.avx2", [8, 4], <s8, per_axis(1)>>>
+// CHECK-SAME: 0BF000000000000000000000000000000000000000000000000"> : tensor<128xi8> : tensor<3x2xi8, #qcc.packed<"x86.avx2", [8, 4], <s8, per_axis(1)>>>
 func.func @s8(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {
   %q = arith.constant dense<[[127, 2], [-127, -2], [0, 0]]> : tensor<3x2xi8>
   %s = arith.constant dense<[2.0, -1.0]> : tensor<2xf32>
@@ -71,7 +73,7 @@ func.func @s8(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {
 // CHECK: qcc.packed_constant dense<"0x51435731000000000800000000000000
 // CHECK-SAME: 8183858782848688000000000000000000000000020202020000000000000000
 // CHECK-SAME: 0000803F0000803F0000000000000000
-// CHECK-SAME: 00020000"> : tensor<116xi8> : tensor<4x2xi8, #qcc.packed<"x86.avx2", [8, 4], <u8, per_axis(1), asymmetric>>>
+// CHECK-SAME: 00020000000000000000000000000000"> : tensor<128xi8> : tensor<4x2xi8, #qcc.packed<"x86.avx2", [8, 4], <u8, per_axis(1), asymmetric>>>
 func.func @u8(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
   %q = arith.constant dense<[[1, 2], [3, 4], [5, 6], [7, 8]]> : tensor<4x2xi8>
   %s = arith.constant dense<[1.0, 1.0]> : tensor<2xf32>
@@ -97,8 +99,11 @@ func.func @unpacked(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
 // f16 scales stay f16 (2 bytes each, header flags = 1): 1.0 and -2.0 are
 // 0x3C00 and 0xC000.
 // CHECK-LABEL: func @f16_scales
-// CHECK: qcc.packed_constant dense<[81, 67, 87, 49, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,
-// CHECK-SAME: -119, -118, -120, -120, -121, -122, -120, -120, 0, 0, 0, 0, 0, 0, 0, 0, 0, 60, 0, -64, 0, 0, 0, 0, 8, 8, 0, 0]> : tensor<92xi8>
+// CHECK: qcc.packed_constant dense<"0x51435731000000000400000000000000
+// CHECK-SAME: 01000000000000000000000000000000
+// CHECK-SAME: 898A8888878688880000000000000000
+// CHECK-SAME: 003C00C000000000
+// CHECK-SAME: 08080000000000000000000000000000000000000000000000000000000000000000000000000000"> : tensor<128xi8>
 func.func @f16_scales(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
   %q = arith.constant dense<[[1, -1], [2, -2]]> : tensor<2x2xi4>
   %s = arith.constant dense<[[1.0, -2.0]]> : tensor<1x2xf16>
@@ -121,7 +126,7 @@ func.func @f16_scales(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
 // CHECK-SAME: 0304FE0002FE01000000000000000000
 // CHECK-SAME: 00000000000000000000000000000000
 // CHECK-SAME: 05000000010000000000000000000000
-// CHECK-SAME: 00000000"> : tensor<116xi8> : tensor<3x2xi8, #qcc.packed<"x86.avx2", [8, 4], <s8, per_axis(1)>>>
+// CHECK-SAME: 00000000000000000000000000000000"> : tensor<128xi8> : tensor<3x2xi8, #qcc.packed<"x86.avx2", [8, 4], <s8, per_axis(1)>>>
 // CHECK: qcc.qmatmul %arg0, %[[P]] lhs_zp %arg1
 func.func @qmatmul(%a: tensor<?x3xi8>, %az: tensor<i8>) -> tensor<?x2xi32> {
   %w = arith.constant dense<[[4, 0], [5, -4], [-1, -1]]> : tensor<3x2xi8>

@@ -197,7 +197,7 @@ func.func @qlinear_k(%x: tensor<2x32xf32>, %w: tensor<64x8xi4>, %s: tensor<2x8xf
 // -----
 
 func.func @packed_size() -> tensor<32x16xi4, #qcc.packed<"x86.avx2", [32, 8], #qcc.qparams<s4, per_group(0, 32)>>> {
-  // expected-error @+1 {{packed data has 100 bytes but layout needs 400}}
+  // expected-error @+1 {{packed data has 100 bytes but layout needs 448}}
   %w = qcc.packed_constant dense<0> : tensor<100xi8> : tensor<32x16xi4, #qcc.packed<"x86.avx2", [32, 8], #qcc.qparams<s4, per_group(0, 32)>>>
   return %w : tensor<32x16xi4, #qcc.packed<"x86.avx2", [32, 8], #qcc.qparams<s4, per_group(0, 32)>>>
 }

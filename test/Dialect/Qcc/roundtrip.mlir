@@ -86,8 +86,8 @@ func.func @quant(%x: tensor<4x64xf32>, %s: tensor<f32>, %zp: tensor<i8>, %gs: te
 
 // CHECK-LABEL: func @packed
 func.func @packed(%x: tensor<1x32xf32>, %s: tensor<1x16xf32>) -> tensor<1x16xf32> {
-  // CHECK: qcc.packed_constant dense<0> : tensor<400xi8> : tensor<32x16xi4, #qcc.packed<"x86.avx2", [32, 8], <s4, per_group(0, 32)>>>
-  %w = qcc.packed_constant dense<0> : tensor<400xi8> : tensor<32x16xi4, #qcc.packed<"x86.avx2", [32, 8], #qcc.qparams<s4, per_group(0, 32)>>>
+  // CHECK: qcc.packed_constant dense<0> : tensor<448xi8> : tensor<32x16xi4, #qcc.packed<"x86.avx2", [32, 8], <s4, per_group(0, 32)>>>
+  %w = qcc.packed_constant dense<0> : tensor<448xi8> : tensor<32x16xi4, #qcc.packed<"x86.avx2", [32, 8], #qcc.qparams<s4, per_group(0, 32)>>>
   %y = qcc.qlinear %x, %w, %s {weight_params = #qcc.qparams<s4, per_group(0, 32)>} : (tensor<1x32xf32>, tensor<32x16xi4, #qcc.packed<"x86.avx2", [32, 8], #qcc.qparams<s4, per_group(0, 32)>>>, tensor<1x16xf32>) -> tensor<1x16xf32>
   return %y : tensor<1x16xf32>
 }

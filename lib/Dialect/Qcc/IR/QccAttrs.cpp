@@ -184,5 +184,9 @@ int64_t PackedEncodingAttr::getPackedByteSize(ArrayRef<int64_t> shape) const {
   int64_t bits = getParams().getBits();
   int64_t scaleBytes = getParams().getScaleType().isF16() ? 2 : 4;
   int64_t block = group * nr * bits / 8 + scaleBytes * nr + nr;
-  return 64 + llvm::divideCeil(shape[0], group) * llvm::divideCeil(shape[1], nr) * block;
+  int64_t groups = llvm::divideCeil(shape[0], group);
+  // A block over all of K is a whole tile: it starts on a cache line.
+  if (groups == 1)
+    block = llvm::alignTo(block, 64);
+  return 64 + groups * llvm::divideCeil(shape[1], nr) * block;
 }
