@@ -1329,6 +1329,67 @@ static void amx_rows_int8act(const qlinear_job *j, int64_t r0, int64_t tile, int
   }
 }
 
+/* 8-bit weights with one group over K (per-column scales) need no panel:
+ * the tiles run as stored, q (zero point and all), and the sums are fixed
+ * up from the identity
+ *   sum(a * (q - zp)) = sum((a + 128) * q) - 128 * sum(q) - zp * sum(a),
+ * the middle term a per-column seed (computed here, reading the tile once
+ * and so bringing it into cache for the row blocks), the last one per row
+ * and column in the epilogue. The integers are those of the panel path,
+ * and so are the bits; skipping the panel saves writing it, which the
+ * L2-bound tile loads otherwise wait on. */
+static void amx_int8_seeds(const qlinear_job *j, int64_t tile, int32_t *seeds) {
+  const uint8_t *blk = j->tiles + tile * j->tile_bytes;
+  const __m512i one8 = _mm512_set1_epi8(1);
+  __m512i sum0 = _mm512_setzero_si512(), sum1 = sum0;
+  const int64_t rows = j->w->group / 4;
+  int64_t c = 0;
+  for (; c + 1 < rows; c += 2) {
+    _mm_prefetch((const char *)(blk + 64 * c + QCC_VNNI_PREFETCH(8)), _MM_HINT_T0);
+    _mm_prefetch((const char *)(blk + 64 * c + 64 + QCC_VNNI_PREFETCH(8)), _MM_HINT_T0);
+    sum0 = _mm512_dpbusd_epi32(sum0, one8, _mm512_loadu_si512(blk + 64 * c));
+    sum1 = _mm512_dpbusd_epi32(sum1, one8, _mm512_loadu_si512(blk + 64 * c + 64));
+  }
+  if (c < rows)
+    sum0 = _mm512_dpbusd_epi32(sum0, one8, _mm512_loadu_si512(blk + 64 * c));
+  _mm512_storeu_si512(seeds, _mm512_sub_epi32(_mm512_setzero_si512(),
+                                              _mm512_slli_epi32(_mm512_add_epi32(sum0, sum1), 7)));
+}
+
+/* Rows [r0, r0 + 32) of a + 128 x NT tiles of 8-bit weights as stored. */
+static void amx_rows_int8_direct(const qlinear_job *j, int64_t r0, int64_t tile, int nt,
+                                 const int32_t *seeds, int32_t *c) {
+  const uint8_t *w0 = j->tiles + tile * j->tile_bytes, *w1 = w0 + (nt == 2 ? j->tile_bytes : 0);
+  const uint8_t *a0 = (const uint8_t *)j->qa + r0 * j->kp, *a1 = a0 + 16 * j->kp;
+  const int32_t *s1 = seeds + (nt == 2 ? 16 : 0);
+  _tile_loadd(0, seeds, 0);
+  _tile_loadd(1, s1, 0);
+  _tile_loadd(2, seeds, 0);
+  _tile_loadd(3, s1, 0);
+  QCC_AMX_STEPS(a0, a1, w0, w1, 0, j->kp, amx_kstep(j->kp), j->kp)
+  amx_store_sums(c);
+  const int64_t wb = weight_bytes(j->w);
+  for (int q = 0; q < 4; ++q) {
+    if ((q & 1) >= nt)
+      continue;
+    const uint8_t *blk = (q & 1) ? w1 : w0;
+    const __m512 sc = vnni_scales(j, blk + wb);
+    const __m512i nzp = _mm512_sub_epi32(
+        _mm512_setzero_si512(),
+        _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + j->zp_at))));
+    for (int i = 0; i < 16; ++i) {
+      int64_t r = r0 + 16 * (q / 2) + i;
+      if (r >= j->m)
+        break;
+      __m512i acc = _mm512_add_epi32(_mm512_loadu_si512(c + q * 256 + 16 * i),
+                                     _mm512_mullo_epi32(nzp, _mm512_set1_epi32(j->asum[r])));
+      /* 0 + p, as the panel path's group sum starts: -0 becomes +0. */
+      __m512 p = _mm512_add_ps(_mm512_setzero_ps(), _mm512_mul_ps(_mm512_cvtepi32_ps(acc), sc));
+      vnni_store(j, r, tile + (q & 1), _mm512_mul_ps(_mm512_set1_ps(j->sa[r]), p));
+    }
+  }
+}
+
 /* Integer matmul: rows [r0, r0 + 32) of a' + 128 x NT packed tiles. */
 static void amx_rows_qmm(const qlinear_job *j, int64_t r0, int64_t tile, int nt, int32_t *c) {
   const uint8_t *w0 = j->tiles + tile * j->tile_bytes, *w1 = w0 + (nt == 2 ? j->tile_bytes : 0);
@@ -1394,7 +1455,9 @@ static void amx_rows_qmm(const qlinear_job *j, int64_t r0, int64_t tile, int nt,
 static void vnni_tiles_task(const qlinear_job *j, int64_t begin, int64_t end, int thread) {
 #if defined(__AMX_INT8__) && defined(__AMX_TILE__)
   if (j->amx) {
-    const size_t panel_bytes = j->yi ? 0 : (size_t)(j->groups * vnni_group_bytes(j->w->group));
+    const int direct = !j->yi && j->w->bits == 8 && j->groups == 1;
+    const size_t panel_bytes =
+        j->yi || direct ? 0 : (size_t)(j->groups * vnni_group_bytes(j->w->group));
     void *own;
     int8_t *panel = task_panel(j, thread, 2 * panel_bytes + 8192, &own);
     if (!panel)
@@ -1407,6 +1470,14 @@ static void vnni_tiles_task(const qlinear_job *j, int64_t begin, int64_t end, in
       if (j->yi) {
         for (int64_t r = 0; r < j->m; r += QCC_AMX_ROWS)
           amx_rows_qmm(j, r, tile, (int)nt, c);
+        continue;
+      }
+      if (direct) {
+        int32_t seeds[32] __attribute__((aligned(64)));
+        for (int h = 0; h < nt; ++h)
+          amx_int8_seeds(j, tile + h, seeds + 16 * h);
+        for (int64_t r = 0; r < j->m; r += QCC_AMX_ROWS)
+          amx_rows_int8_direct(j, r, tile, (int)nt, seeds, c);
         continue;
       }
       int ok = 1;
