@@ -1222,8 +1222,23 @@ vnni_tile_qmm(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, cons
  * columns per 64-byte row) and the rows are stored a + 128, so the same
  * seeds and epilogue give the same integers and the same bits. Blocks of
  * 32 rows x 2 tiles: tiles 0-3 accumulate, 4-5 hold rows, 6-7 weights. */
-#define QCC_AMX_MIN_ROWS 16
 #define QCC_AMX_ROWS 32
+
+/* The fewest rows for which the tiles beat the VNNI kernels, measured per
+ * path on the 4096 x 14336 pair (2 threads) with the rows padded to 32:
+ * 8-bit weights straight from the packed tiles are at the memory bound
+ * from 8 rows (2.1 against 2.9 ms at 8, even at 6); integer matmuls win
+ * from about 14 (1.65 against 2.15 ms at 16, 1.79 against 1.65 at 12); the
+ * panel path with a group epilogue every 32 K-steps only from about 28
+ * (int4 groups of 32: 5.0 against 3.5 ms at 16, 6.4 against 6.1 for int8
+ * groups at 24, 6.5 against 7.2 at 32). */
+static int64_t amx_min_rows(const qlinear_job *j) {
+  if (j->yi)
+    return 16;
+  if (j->groups > 1)
+    return 28;
+  return j->w->bits == 8 ? 8 : 16;
+}
 
 /* libc's, as malloc is: the runtime is freestanding C. */
 long syscall(long number, ...);
@@ -2080,7 +2095,7 @@ static void init_weight(qlinear_job *j, qcc_rt_context *ctx, const qcc_rt_qweigh
  * the int8 row buffer must hold (AMX loads them 32 at a time). */
 static int64_t amx_rows(qlinear_job *j, int int8_rows) {
 #if defined(__AMX_INT8__) && defined(__AMX_TILE__)
-  j->amx = int8_rows && j->w->nr == 16 && j->m >= QCC_AMX_MIN_ROWS && amx_permitted();
+  j->amx = int8_rows && j->w->nr == 16 && j->m >= amx_min_rows(j) && amx_permitted();
   if (j->amx)
     return ceil_div(j->m, QCC_AMX_ROWS) * QCC_AMX_ROWS;
 #else
