@@ -226,7 +226,9 @@ def test_minilm_dynamic_int8_compiles_and_matches_onnxruntime(qcc_bin, tmp_path,
     feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
     dst = tmp_path / "minilm_dynamic.onnx"
     _quantize("dynamic", minilm_onnx, dst, None)
-    assert _kernel_calls(qcc_bin, dst, "qcc_rt_qmatmul") == 36
+    # Each one scales its sums to f32 in the kernel (qcc-fuse-qmatmul-scale).
+    assert _kernel_calls(qcc_bin, dst, "qcc_rt_qmatmul_scaled") == 36
+    assert _kernel_calls(qcc_bin, dst, "qcc_rt_qmatmul") == 0
     got, want, cos = _against_onnxruntime(qcc_bin, tmp_path, dst, feeds)
     assert cos.min() > 0.9999
     np.testing.assert_allclose(got, want, rtol=1e-3, atol=1e-3)
@@ -243,8 +245,9 @@ def test_minilm_qdq_compiles_and_matches_onnxruntime(qcc_bin, tmp_path, minilm_o
     feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
     dst = tmp_path / "minilm_qdq.onnx"
     _quantize("qdq", minilm_onnx, dst, [feeds])
-    # Every linear layer's u8 x s8 product runs on the int8 kernel.
-    assert _kernel_calls(qcc_bin, dst, "qcc_rt_qmatmul") == 36
+    # Every linear layer's u8 x s8 product runs on the int8 kernel, scaled
+    # to f32 in its epilogue.
+    assert _kernel_calls(qcc_bin, dst, "qcc_rt_qmatmul_scaled") == 36
     got, want, cos = _against_onnxruntime(qcc_bin, tmp_path, dst, feeds)
     assert cos.min() > 0.999
     assert np.mean(np.abs(got - want) < 1e-4) > 0.95
