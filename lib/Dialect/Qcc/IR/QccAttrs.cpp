@@ -181,12 +181,17 @@ PackedEncodingAttr::verify(function_ref<InFlightDiagnostic()> emitError,
 int64_t PackedEncodingAttr::getPackedByteSize(ArrayRef<int64_t> shape) const {
   assert(shape.size() == 2 && "packed weights are 2-D");
   int64_t group = getTile()[0], nr = getTile()[1];
-  int64_t bits = getParams().getBits();
   int64_t scaleBytes = getParams().getScaleType().isF16() ? 2 : 4;
+  int64_t block = getBlockBytes(shape[0], group, nr, getParams().getBits(), scaleBytes);
+  return 64 + llvm::divideCeil(shape[0], group) * llvm::divideCeil(shape[1], nr) * block;
+}
+
+int64_t PackedEncodingAttr::getBlockBytes(int64_t k, int64_t group, int64_t nr, int64_t bits,
+                                          int64_t scaleBytes) {
   int64_t block = group * nr * bits / 8 + scaleBytes * nr + nr;
-  int64_t groups = llvm::divideCeil(shape[0], group);
-  // A block over all of K is a whole tile: it starts on a cache line.
-  if (groups == 1)
-    block = llvm::alignTo(block, 64);
-  return 64 + groups * llvm::divideCeil(shape[1], nr) * block;
+  // A block over all of K is a whole tile; padded, every tile starts on a
+  // cache line, as the AMX kernel loads its tiles (a tile row across two
+  // lines costs two loads). Smaller groups stay unpadded: there the
+  // padding would be a real share of the bytes.
+  return llvm::divideCeil(k, group) == 1 ? llvm::alignTo(block, 64) : block;
 }

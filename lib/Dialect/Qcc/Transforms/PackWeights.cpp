@@ -95,8 +95,8 @@ struct PackWeights : qcc::impl::QccPackWeightsBase<PackWeights> {
 
     int64_t group = llvm::alignTo(std::max<int64_t>(K, 1), 8);
     int64_t tiles = llvm::divideCeil(N, nr);
-    // One block per tile, so cache-line aligned (see the qlinear case).
-    int64_t sumsAt = group * nr, blockBytes = llvm::alignTo(sumsAt + 4 * nr + nr, 64);
+    int64_t sumsAt = group * nr;
+    int64_t blockBytes = PackedEncodingAttr::getBlockBytes(K, group, nr, 8, 4);
     std::vector<char> bytes(kHeaderBytes + tiles * blockBytes, 0);
     int64_t header[] = {kMagic, 8, K, N, group, nr, kIntSums};
     for (auto [i, v] : llvm::enumerate(header))
@@ -156,13 +156,7 @@ struct PackWeights : qcc::impl::QccPackWeightsBase<PackWeights> {
     bool f16 = params.getScaleType().isF16();
     int64_t scaleBytes = f16 ? 2 : 4;
     int64_t zpAt = weightBytes + scaleBytes * nr;
-    int64_t blockBytes = zpAt + nr;
-    // A block over all of K is a whole tile; padded to a multiple of 64
-    // bytes, every tile starts on a cache line, as the AMX kernel loads its
-    // tiles (a tile row across two lines costs two loads). Small groups
-    // stay unpadded: there the padding would be a real share of the bytes.
-    if (groups == 1)
-      blockBytes = llvm::alignTo(blockBytes, 64);
+    int64_t blockBytes = PackedEncodingAttr::getBlockBytes(K, group, nr, bits, scaleBytes);
     std::vector<char> bytes(kHeaderBytes + tiles * groups * blockBytes, 0);
     int64_t header[] = {kMagic, bits, K, N, group, nr, f16 ? kF16Scales : 0};
     for (auto [i, v] : llvm::enumerate(header))

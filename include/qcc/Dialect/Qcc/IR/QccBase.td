@@ -138,6 +138,11 @@ def Qcc_PackedEncodingAttr : AttrDef<Qcc_Dialect, "PackedEncoding"> {
   let extraClassDeclaration = [{
     /// Bytes of packed data for a logical 2-D shape.
     int64_t getPackedByteSize(::llvm::ArrayRef<int64_t> shape) const;
+    /// Bytes of one (tile, group) block of `nr` columns for a K of `k`:
+    /// weights, scales and zero points, padded to a multiple of 64 when the
+    /// group covers all of K (see docs/Kernels.md).
+    static int64_t getBlockBytes(int64_t k, int64_t group, int64_t nr, int64_t bits,
+                                 int64_t scaleBytes);
   }];
 }
 
