@@ -83,6 +83,11 @@ typedef struct {
   int64_t ys_n;
   int qa_unsigned; /* int8 rows stored as a + 128 (the int4 panel kernel) */
   int amx;         /* rows run on AMX tiles, qa padded to 32 rows */
+  /* AMX over K in chunks: this pass covers K-bytes [k0, k1) of kp; sums
+   * wait between passes in part (32 x 16 int32 per row block and tile),
+   * and, for 8-bit weights, the column seeds summed so far in seed. */
+  int64_t k0, k1;
+  int32_t *part, *seed;
 } qlinear_job;
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -1354,10 +1359,10 @@ static void amx_rows_int8act(const qlinear_job *j, int64_t r0, int64_t tile, int
  * and so are the bits; skipping the panel saves writing it, which the
  * L2-bound tile loads otherwise wait on. */
 static void amx_int8_seeds(const qlinear_job *j, int64_t tile, int32_t *seeds) {
-  const uint8_t *blk = j->tiles + tile * j->tile_bytes;
+  const uint8_t *blk = j->tiles + tile * j->tile_bytes + 16 * j->k0;
   const __m512i one8 = _mm512_set1_epi8(1);
   __m512i sum0 = _mm512_setzero_si512(), sum1 = sum0;
-  const int64_t rows = j->w->group / 4;
+  const int64_t rows = (j->k1 - j->k0) / 4;
   int64_t c = 0;
   for (; c + 1 < rows; c += 2) {
     _mm_prefetch((const char *)(blk + 64 * c + QCC_VNNI_PREFETCH(8)), _MM_HINT_T0);
@@ -1367,8 +1372,53 @@ static void amx_int8_seeds(const qlinear_job *j, int64_t tile, int32_t *seeds) {
   }
   if (c < rows)
     sum0 = _mm512_dpbusd_epi32(sum0, one8, _mm512_loadu_si512(blk + 64 * c));
-  _mm512_storeu_si512(seeds, _mm512_sub_epi32(_mm512_setzero_si512(),
-                                              _mm512_slli_epi32(_mm512_add_epi32(sum0, sum1), 7)));
+  __m512i seed = _mm512_sub_epi32(_mm512_setzero_si512(),
+                                  _mm512_slli_epi32(_mm512_add_epi32(sum0, sum1), 7));
+  if (j->part) {
+    /* Chunked: the column's seed is the sum over the chunks. */
+    int32_t *acc = j->seed + 16 * tile;
+    if (j->k0)
+      seed = _mm512_add_epi32(seed, _mm512_loadu_si512(acc));
+    _mm512_storeu_si512(acc, seed);
+  }
+  _mm512_storeu_si512(seeds, seed);
+}
+
+/* A K-chunked call's sums of rows [r0, r0 + 32) x tile between passes. */
+static int32_t *amx_partial(const qlinear_job *j, int64_t r0, int64_t tile) {
+  return j->part + (tile * ceil_div(j->m, QCC_AMX_ROWS) + r0 / QCC_AMX_ROWS) * 512;
+}
+
+/* Tiles 0-3 start from zero (first chunk) or from the sums the last pass
+ * left; with one tile, 1 and 3 are never stored and start anywhere. */
+static void amx_start_sums(const qlinear_job *j, int64_t r0, int64_t tile, int nt) {
+  if (!j->k0) {
+    _tile_zero(0);
+    _tile_zero(1);
+    _tile_zero(2);
+    _tile_zero(3);
+    return;
+  }
+  const int32_t *p0 = amx_partial(j, r0, tile), *p1 = nt == 2 ? amx_partial(j, r0, tile + 1) : p0;
+  _tile_loadd(0, p0, 64);
+  _tile_loadd(1, p1, 64);
+  _tile_loadd(2, p0 + 256, 64);
+  _tile_loadd(3, p1 + 256, 64);
+}
+
+/* Whether this pass ends short of K: then it leaves its sums for the next. */
+static int amx_leave_sums(const qlinear_job *j, int64_t r0, int64_t tile, int nt) {
+  if (j->k1 == j->kp)
+    return 0;
+  int32_t *p0 = amx_partial(j, r0, tile);
+  _tile_stored(0, p0, 64);
+  _tile_stored(2, p0 + 256, 64);
+  if (nt == 2) {
+    int32_t *p1 = amx_partial(j, r0, tile + 1);
+    _tile_stored(1, p1, 64);
+    _tile_stored(3, p1 + 256, 64);
+  }
+  return 1;
 }
 
 /* Rows [r0, r0 + 32) of a + 128 x NT tiles of 8-bit weights as stored. */
@@ -1376,12 +1426,10 @@ static void amx_rows_int8_direct(const qlinear_job *j, int64_t r0, int64_t tile,
                                  const int32_t *seeds, int32_t *c) {
   const uint8_t *w0 = j->tiles + tile * j->tile_bytes, *w1 = w0 + (nt == 2 ? j->tile_bytes : 0);
   const uint8_t *a0 = (const uint8_t *)j->qa + r0 * j->kp, *a1 = a0 + 16 * j->kp;
-  const int32_t *s1 = seeds + (nt == 2 ? 16 : 0);
-  _tile_loadd(0, seeds, 0);
-  _tile_loadd(1, s1, 0);
-  _tile_loadd(2, seeds, 0);
-  _tile_loadd(3, s1, 0);
-  QCC_AMX_STEPS(a0, a1, w0, w1, 0, j->kp, amx_kstep(j->kp), j->kp)
+  amx_start_sums(j, r0, tile, nt);
+  QCC_AMX_STEPS(a0, a1, w0 + 16 * j->k0, w1 + 16 * j->k0, j->k0, j->k1, amx_kstep(j->kp), j->kp)
+  if (amx_leave_sums(j, r0, tile, nt))
+    return;
   amx_store_sums(c);
   const int64_t wb = weight_bytes(j->w);
   for (int q = 0; q < 4; ++q) {
@@ -1392,12 +1440,14 @@ static void amx_rows_int8_direct(const qlinear_job *j, int64_t r0, int64_t tile,
     const __m512i nzp = _mm512_sub_epi32(
         _mm512_setzero_si512(),
         _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + j->zp_at))));
+    const __m512i seed = _mm512_loadu_si512(seeds + 16 * (q & 1));
     for (int i = 0; i < 16; ++i) {
       int64_t r = r0 + 16 * (q / 2) + i;
       if (r >= j->m)
         break;
-      __m512i acc = _mm512_add_epi32(_mm512_loadu_si512(c + q * 256 + 16 * i),
-                                     _mm512_mullo_epi32(nzp, _mm512_set1_epi32(j->asum[r])));
+      __m512i acc = _mm512_add_epi32(
+          _mm512_add_epi32(_mm512_loadu_si512(c + q * 256 + 16 * i), seed),
+          _mm512_mullo_epi32(nzp, _mm512_set1_epi32(j->asum[r])));
       /* 0 + p, as the panel path's group sum starts: -0 becomes +0. */
       __m512 p = _mm512_add_ps(_mm512_setzero_ps(), _mm512_mul_ps(_mm512_cvtepi32_ps(acc), sc));
       vnni_store(j, r, tile + (q & 1), _mm512_mul_ps(_mm512_set1_ps(j->sa[r]), p));
@@ -1409,11 +1459,10 @@ static void amx_rows_int8_direct(const qlinear_job *j, int64_t r0, int64_t tile,
 static void amx_rows_qmm(const qlinear_job *j, int64_t r0, int64_t tile, int nt, int32_t *c) {
   const uint8_t *w0 = j->tiles + tile * j->tile_bytes, *w1 = w0 + (nt == 2 ? j->tile_bytes : 0);
   const uint8_t *a0 = (const uint8_t *)j->qa + r0 * j->kp, *a1 = a0 + 16 * j->kp;
-  _tile_zero(0);
-  _tile_zero(1);
-  _tile_zero(2);
-  _tile_zero(3);
-  QCC_AMX_STEPS(a0, a1, w0, w1, 0, j->kp, amx_kstep(j->kp), j->kp)
+  amx_start_sums(j, r0, tile, nt);
+  QCC_AMX_STEPS(a0, a1, w0 + 16 * j->k0, w1 + 16 * j->k0, j->k0, j->k1, amx_kstep(j->kp), j->kp)
+  if (amx_leave_sums(j, r0, tile, nt))
+    return;
   amx_store_sums(c);
   for (int q = 0; q < 4; ++q) {
     if ((q & 1) >= nt)
@@ -1480,19 +1529,25 @@ static void vnni_tiles_task(const qlinear_job *j, int64_t begin, int64_t end, in
     int32_t *c = (int32_t *)(panel + 2 * panel_bytes);
     float *t = (float *)(c + 1024);
     amx_configure(amx_kstep(j->w->group));
-    for (int64_t tile = begin, nt; tile < end; tile += nt) {
+    const int64_t blocks = (j->m + QCC_AMX_ROWS - 1) / QCC_AMX_ROWS;
+    for (int64_t tile = begin, nt, pass = 0; tile < end; tile += nt, ++pass) {
       nt = end - tile >= 2 ? 2 : 1;
+      /* Row blocks run forward and back on alternate tile pairs, so each
+       * pair starts on the rows the last one ended on, still in L2: a
+       * forward sweep over rows a little larger than L2 (128 rows of
+       * K = 14336) would miss on every block. */
+#define QCC_AMX_ROW(b) (((pass & 1) ? blocks - 1 - (b) : (b)) * QCC_AMX_ROWS)
       if (j->yi) {
-        for (int64_t r = 0; r < j->m; r += QCC_AMX_ROWS)
-          amx_rows_qmm(j, r, tile, (int)nt, c);
+        for (int64_t b = 0; b < blocks; ++b)
+          amx_rows_qmm(j, QCC_AMX_ROW(b), tile, (int)nt, c);
         continue;
       }
       if (direct) {
         int32_t seeds[32] __attribute__((aligned(64)));
         for (int h = 0; h < nt; ++h)
           amx_int8_seeds(j, tile + h, seeds + 16 * h);
-        for (int64_t r = 0; r < j->m; r += QCC_AMX_ROWS)
-          amx_rows_int8_direct(j, r, tile, (int)nt, seeds, c);
+        for (int64_t b = 0; b < blocks; ++b)
+          amx_rows_int8_direct(j, QCC_AMX_ROW(b), tile, (int)nt, seeds, c);
         continue;
       }
       int ok = 1;
@@ -1502,8 +1557,9 @@ static void vnni_tiles_task(const qlinear_job *j, int64_t begin, int64_t end, in
         tiles_scalar(j, 0, j->m, tile, tile + nt);
         continue;
       }
-      for (int64_t r = 0; r < j->m; r += QCC_AMX_ROWS)
-        amx_rows_int8act(j, r, tile, (int)nt, panel, panel_bytes, c, t);
+      for (int64_t b = 0; b < blocks; ++b)
+        amx_rows_int8act(j, QCC_AMX_ROW(b), tile, (int)nt, panel, panel_bytes, c, t);
+#undef QCC_AMX_ROW
     }
     _tile_release();
     free(own);
@@ -2091,6 +2147,46 @@ static void init_weight(qlinear_job *j, qcc_rt_context *ctx, const qcc_rt_qweigh
   j->tile_bytes = j->groups * j->block_bytes;
 }
 
+/* The rows of one AMX pass over K (all row blocks, one chunk of K) must
+ * stay in L2 while the weights stream past them: every tile pair reads
+ * them all again. With more than this (AMX cores have 2 MiB of L2), K
+ * runs in chunks and the int32 sums wait in memory between passes; at
+ * 128 rows of K = 14336 (1.8 MiB) one pass misses L2 on most row blocks. */
+#define QCC_AMX_PASS_BYTES (1 << 20)
+
+/* The passes over K an AMX call takes: only the kernels whose sums are
+ * int32 across all of K (8-bit whole-K weights, integer matmuls) chunk. */
+static int64_t amx_chunks(const qlinear_job *j) {
+  if (!j->amx || j->groups != 1 || (j->w->bits != 8 && !j->yi))
+    return 1;
+  const int64_t rows = ceil_div(j->m, 32) * 32;
+  const int64_t n = ceil_div(rows * j->kp, QCC_AMX_PASS_BYTES), most = j->kp / 64;
+  return n <= most ? n : most > 1 ? most : 1;
+}
+
+/* Scratch a chunked call keeps its sums and seeds in (0: not chunked). */
+static size_t amx_chunk_bytes(const qlinear_job *j, int64_t tiles) {
+  if (amx_chunks(j) == 1)
+    return 0;
+  const size_t rows = (size_t)ceil_div(j->m, 32) * 32;
+  return 64 + rows * (size_t)tiles * 16 * sizeof(int32_t) + (size_t)tiles * 64;
+}
+
+/* All tiles, in one pass over K or in chunks (K-bytes on 64-byte steps). */
+static void run_tiles(qcc_rt_context *ctx, qlinear_job *j, int64_t tiles, int64_t grain,
+                      void *chunk_scratch) {
+  const int64_t n = amx_chunks(j);
+  if (n > 1) {
+    j->part = (int32_t *)(((uintptr_t)chunk_scratch + 63) & ~(uintptr_t)63);
+    j->seed = j->part + ceil_div(j->m, 32) * 32 * tiles * 16;
+  }
+  for (int64_t c = 0; c < n; ++c) {
+    j->k0 = c ? j->k1 : 0;
+    j->k1 = c + 1 == n ? j->kp : (j->kp * (c + 1) / n) / 64 * 64;
+    qcc_rt_parallel_for(ctx, tiles, grain, tiles_task, j);
+  }
+}
+
 /* Sets j->amx when the call's int8 rows run on AMX tiles; returns the rows
  * the int8 row buffer must hold (AMX loads them 32 at a time). */
 static int64_t amx_rows(qlinear_job *j, int int8_rows) {
@@ -2127,8 +2223,9 @@ void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int6
    * buffer; instances reuse theirs from call to call. */
   void *scratch = NULL, *owned = NULL;
   const int64_t mp = amx_rows(&j, int8_act != 0);
+  const size_t chunk_bytes = amx_chunk_bytes(&j, tiles);
   size_t bytes = int8_act ? (size_t)(mp * j.kp) + (size_t)m * sizeof(float) +
-                                (size_t)(m * j.groups) * sizeof(int32_t) + 16
+                                (size_t)(m * j.groups) * sizeof(int32_t) + 16 + chunk_bytes
                           : (size_t)(m * j.kp) * sizeof(float);
   if (int8_act || w->k != j.kp) {
     scratch = ctx ? qcc_rt_operands(ctx, bytes) : (owned = malloc(bytes));
@@ -2157,7 +2254,7 @@ void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int6
     j.x = xp;
     j.x_rs = j.kp;
   }
-  qcc_rt_parallel_for(ctx, tiles, grain, tiles_task, &j);
+  run_tiles(ctx, &j, tiles, grain, chunk_bytes ? (char *)scratch + (bytes - chunk_bytes) : NULL);
   free(owned);
 }
 
@@ -2179,8 +2276,9 @@ static void qmatmul(qcc_rt_context *ctx, const uint8_t *a, int64_t a_rs, int64_t
   j.y_rs = y_rs;
   j.ys = scales;
   j.ys_n = scale_count;
-  const int64_t mp = amx_rows(&j, 1);
-  size_t bytes = (size_t)m * sizeof(int32_t) + (size_t)(mp * j.kp) + 16;
+  const int64_t mp = amx_rows(&j, 1), tiles = ceil_div(w->n, w->nr);
+  const size_t chunk_bytes = amx_chunk_bytes(&j, tiles);
+  size_t bytes = (size_t)m * sizeof(int32_t) + (size_t)(mp * j.kp) + 16 + chunk_bytes;
   void *owned = NULL;
   int32_t *corr = ctx ? qcc_rt_operands(ctx, bytes) : (owned = malloc(bytes));
   if (!corr)
@@ -2207,8 +2305,8 @@ static void qmatmul(qcc_rt_context *ctx, const uint8_t *a, int64_t a_rs, int64_t
   int threads = threads_of(ctx);
   qcc_rt_parallel_for(ctx, m, ceil_div(m, 4 * threads), center_rows_task, &j);
   __builtin_memset((int8_t *)j.qa + m * j.kp, 0, (size_t)((mp - m) * j.kp));
-  int64_t tiles = ceil_div(w->n, w->nr);
-  qcc_rt_parallel_for(ctx, tiles, ceil_div(tiles, 4 * threads), tiles_task, &j);
+  run_tiles(ctx, &j, tiles, ceil_div(tiles, 4 * threads),
+            chunk_bytes ? (char *)corr + (bytes - chunk_bytes) : NULL);
   free(owned);
 }
 

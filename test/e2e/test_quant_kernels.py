@@ -391,6 +391,39 @@ def test_float_rows_over_k_chunks(qcc_bin, tmp_path, cpu):
         np.testing.assert_array_equal(got, one_by_one, err_msg=f"M={m}")
 
 
+@pytest.mark.parametrize("cpu", X86_CPUS)
+def test_int8_rows_over_k_chunks(qcc_bin, tmp_path, cpu):
+    """Rows of K = 9000 (not a multiple of 64): at 128 rows (2 passes) and
+    255 rows (3, padded to 256) the AMX kernels take K in chunks, the int32
+    sums kept between the passes; 8-bit weights (symmetric and asymmetric)
+    and integer matmuls still give the reference's bits, and a row the
+    same bits as alone."""
+    rng = np.random.default_rng(15)
+    k, n = 9000, 40
+    path, w, b = random_linear(tmp_path, rng, k, n)
+    xs = {m: rng.standard_normal((m, k)).astype(np.float32) for m in (128, 255)}
+    for asym in (False, True):
+        q, s, zp = quant_ref.quantize_weight(w, 8, None, asym, "rtn")
+        flags = ["--w8a8"] + (["--asym"] if asym else [])
+        model = CompiledModel(qcc_bin, path, tmp_path, extra_args=[*flags, f"--cpu={cpu}"])
+        for m, x in xs.items():
+            ref = np.maximum(quant_ref.qlinear(x, q, s, zp, group=None, act_bits=8, bias=b), 0)
+            got = model({"x": x})[0]
+            np.testing.assert_array_equal(got, ref, err_msg=f"{flags} M={m}")
+            np.testing.assert_array_equal(got[5], model({"x": x[5:6]})[0][0], err_msg=f"{flags} M={m}")
+    wi = rng.integers(-127, 128, size=(k, n)).astype(np.int8)
+    wzp = rng.integers(-3, 4, size=n).astype(np.int8)
+    wi = np.clip(wi.astype(np.int64) + wzp, -128, 127).astype(np.int8)
+    mpath = tmp_path / "mmi.onnx"
+    integer_matmul_model(mpath, T.UINT8, ["m", k], [], wi, wzp)
+    model = CompiledModel(qcc_bin, mpath, tmp_path, extra_args=[f"--cpu={cpu}"])
+    for m in xs:
+        a = rng.integers(0, 256, size=(m, k)).astype(np.uint8)
+        az = np.array(rng.integers(0, 256), np.uint8)
+        np.testing.assert_array_equal(model({"a": a, "az": az})[0], integer_matmul_ref(a, az, wi, wzp),
+                                      err_msg=f"MatMulInteger M={m}")
+
+
 def test_int8_rows_with_a_short_last_group(qcc_bin, tmp_path):
     """K = 96 in groups of 64: the vector row quantization stops at K and
     the panel kernel zeroes the weights past it."""
