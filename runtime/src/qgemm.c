@@ -84,10 +84,9 @@ typedef struct {
   int qa_unsigned; /* int8 rows stored as a + 128 (the int4 panel kernel) */
   int amx;         /* rows run on AMX tiles, qa padded to 32 rows */
   /* AMX over K in chunks: this pass covers K-bytes [k0, k1) of kp; sums
-   * wait between passes in part (32 x 16 int32 per row block and tile),
-   * and, for 8-bit weights, the column seeds summed so far in seed. */
+   * wait between passes in part (32 x 16 int32 per row block and tile). */
   int64_t k0, k1;
-  int32_t *part, *seed;
+  int32_t *part;
 } qlinear_job;
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -1353,37 +1352,11 @@ static void amx_rows_int8act(const qlinear_job *j, int64_t r0, int64_t tile, int
  * the tiles run as stored, q (zero point and all), and the sums are fixed
  * up from the identity
  *   sum(a * (q - zp)) = sum((a + 128) * q) - 128 * sum(q) - zp * sum(a),
- * the middle term a per-column seed (computed here, reading the tile once
- * and so bringing it into cache for the row blocks), the last one per row
- * and column in the epilogue. The integers are those of the panel path,
- * and so are the bits; skipping the panel saves writing it, which the
- * L2-bound tile loads otherwise wait on. */
-static void amx_int8_seeds(const qlinear_job *j, int64_t tile, int32_t *seeds) {
-  const uint8_t *blk = j->tiles + tile * j->tile_bytes + 16 * j->k0;
-  const __m512i one8 = _mm512_set1_epi8(1);
-  __m512i sum0 = _mm512_setzero_si512(), sum1 = sum0;
-  const int64_t rows = (j->k1 - j->k0) / 4;
-  int64_t c = 0;
-  for (; c + 1 < rows; c += 2) {
-    _mm_prefetch((const char *)(blk + 64 * c + QCC_VNNI_PREFETCH(8)), _MM_HINT_T0);
-    _mm_prefetch((const char *)(blk + 64 * c + 64 + QCC_VNNI_PREFETCH(8)), _MM_HINT_T0);
-    sum0 = _mm512_dpbusd_epi32(sum0, one8, _mm512_loadu_si512(blk + 64 * c));
-    sum1 = _mm512_dpbusd_epi32(sum1, one8, _mm512_loadu_si512(blk + 64 * c + 64));
-  }
-  if (c < rows)
-    sum0 = _mm512_dpbusd_epi32(sum0, one8, _mm512_loadu_si512(blk + 64 * c));
-  __m512i seed = _mm512_sub_epi32(_mm512_setzero_si512(),
-                                  _mm512_slli_epi32(_mm512_add_epi32(sum0, sum1), 7));
-  if (j->part) {
-    /* Chunked: the column's seed is the sum over the chunks. */
-    int32_t *acc = j->seed + 16 * tile;
-    if (j->k0)
-      seed = _mm512_add_epi32(seed, _mm512_loadu_si512(acc));
-    _mm512_storeu_si512(acc, seed);
-  }
-  _mm512_storeu_si512(seeds, seed);
-}
-
+ * the middle term from the column sums packed at the end of the block, the
+ * last one from the row sums the quantizer keeps, both in the epilogue.
+ * The integers are those of the panel path, and so are the bits; skipping
+ * the panel saves writing it, which the L2-bound tile loads otherwise wait
+ * on. */
 /* A K-chunked call's sums of rows [r0, r0 + 32) x tile between passes. */
 static int32_t *amx_partial(const qlinear_job *j, int64_t r0, int64_t tile) {
   return j->part + (tile * ceil_div(j->m, QCC_AMX_ROWS) + r0 / QCC_AMX_ROWS) * 512;
@@ -1423,7 +1396,7 @@ static int amx_leave_sums(const qlinear_job *j, int64_t r0, int64_t tile, int nt
 
 /* Rows [r0, r0 + 32) of a + 128 x NT tiles of 8-bit weights as stored. */
 static void amx_rows_int8_direct(const qlinear_job *j, int64_t r0, int64_t tile, int nt,
-                                 const int32_t *seeds, int32_t *c) {
+                                 int32_t *c) {
   const uint8_t *w0 = j->tiles + tile * j->tile_bytes, *w1 = w0 + (nt == 2 ? j->tile_bytes : 0);
   const uint8_t *a0 = (const uint8_t *)j->qa + r0 * j->kp, *a1 = a0 + 16 * j->kp;
   amx_start_sums(j, r0, tile, nt);
@@ -1440,7 +1413,9 @@ static void amx_rows_int8_direct(const qlinear_job *j, int64_t r0, int64_t tile,
     const __m512i nzp = _mm512_sub_epi32(
         _mm512_setzero_si512(),
         _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + j->zp_at))));
-    const __m512i seed = _mm512_loadu_si512(seeds + 16 * (q & 1));
+    const __m512i seed = _mm512_sub_epi32(
+        _mm512_setzero_si512(),
+        _mm512_slli_epi32(_mm512_loadu_si512(blk + j->zp_at + j->w->nr), 7));
     for (int i = 0; i < 16; ++i) {
       int64_t r = r0 + 16 * (q / 2) + i;
       if (r >= j->m)
@@ -1543,11 +1518,8 @@ static void vnni_tiles_task(const qlinear_job *j, int64_t begin, int64_t end, in
         continue;
       }
       if (direct) {
-        int32_t seeds[32] __attribute__((aligned(64)));
-        for (int h = 0; h < nt; ++h)
-          amx_int8_seeds(j, tile + h, seeds + 16 * h);
         for (int64_t b = 0; b < blocks; ++b)
-          amx_rows_int8_direct(j, QCC_AMX_ROW(b), tile, (int)nt, seeds, c);
+          amx_rows_int8_direct(j, QCC_AMX_ROW(b), tile, (int)nt, c);
         continue;
       }
       int ok = 1;
@@ -2141,9 +2113,10 @@ static void init_weight(qlinear_job *j, qcc_rt_context *ctx, const qcc_rt_qweigh
   j->f16_scales = (w->flags & QCC_RT_QWEIGHT_F16_SCALES) != 0;
   j->zp_at = weight_bytes(w) + (j->f16_scales ? 2 : 4) * w->nr;
   j->block_bytes = j->zp_at + w->nr;
-  /* A block over all of K starts on a cache line (docs/Kernels.md). */
+  /* A block over all of K ends with 8-bit weights' column sums and starts
+   * on a cache line (docs/Kernels.md). */
   if (j->groups == 1)
-    j->block_bytes = ceil_div(j->block_bytes, 64) * 64;
+    j->block_bytes = ceil_div(j->block_bytes + (w->bits == 8 ? 4 * w->nr : 0), 64) * 64;
   j->tile_bytes = j->groups * j->block_bytes;
 }
 
@@ -2164,12 +2137,12 @@ static int64_t amx_chunks(const qlinear_job *j) {
   return n <= most ? n : most > 1 ? most : 1;
 }
 
-/* Scratch a chunked call keeps its sums and seeds in (0: not chunked). */
+/* Scratch a chunked call keeps its sums in (0: not chunked). */
 static size_t amx_chunk_bytes(const qlinear_job *j, int64_t tiles) {
   if (amx_chunks(j) == 1)
     return 0;
   const size_t rows = (size_t)ceil_div(j->m, 32) * 32;
-  return 64 + rows * (size_t)tiles * 16 * sizeof(int32_t) + (size_t)tiles * 64;
+  return 64 + rows * (size_t)tiles * 16 * sizeof(int32_t);
 }
 
 /* All tiles, in one pass over K or in chunks (K-bytes on 64-byte steps). */
@@ -2178,7 +2151,6 @@ static void run_tiles(qcc_rt_context *ctx, qlinear_job *j, int64_t tiles, int64_
   const int64_t n = amx_chunks(j);
   if (n > 1) {
     j->part = (int32_t *)(((uintptr_t)chunk_scratch + 63) & ~(uintptr_t)63);
-    j->seed = j->part + ceil_div(j->m, 32) * 32 * tiles * 16;
   }
   for (int64_t c = 0; c < n; ++c) {
     j->k0 = c ? j->k1 : 0;

@@ -51,12 +51,15 @@ func.func @u4(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
 // -----
 
 // s8 per column: one group of K rounded up to 8, bytes as they are, then
-// the scales and the zero points (0); a block over all of K is padded to a
-// multiple of 64 bytes.
+// the scales, the zero points (0) and each column's int32 sum of its bytes
+// (0, 0); a block over all of K is padded to a multiple of 64 bytes.
 // CHECK-LABEL: func @s8
 // CHECK: qcc.packed_constant dense<"0x51435731000000000800000000000000
-// CHECK-SAME: 7F81000002FE00000000000000000000000000000000000000000000000000000000004000008
-// CHECK-SAME: 0BF000000000000000000000000000000000000000000000000"> : tensor<128xi8> : tensor<3x2xi8, #qcc.packed<"x86.avx2", [8, 4], <s8, per_axis(1)>>>
+// CHECK-SAME: 7F81000002FE0000000000000000000000000000000000000000000000000000
+// CHECK-SAME: 00000040000080BF0000000000000000
+// CHECK-SAME: 00000000
+// CHECK-SAME: 00000000000000000000000000000000
+// CHECK-SAME: 000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"> : tensor<192xi8> : tensor<3x2xi8, #qcc.packed<"x86.avx2", [8, 4], <s8, per_axis(1)>>>
 func.func @s8(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {
   %q = arith.constant dense<[[127, 2], [-127, -2], [0, 0]]> : tensor<3x2xi8>
   %s = arith.constant dense<[2.0, -1.0]> : tensor<2xf32>
@@ -68,12 +71,15 @@ func.func @s8(%x: tensor<4x3xf32>) -> tensor<4x2xf32> {
 
 // u8 with zero points: values and zero points stored minus 128, as the
 // signed bytes the dot products take (1 -> 0x81; zero points 128, 130 -> 0, 2;
-// K-steps past 4 hold the column's zero point).
+// K-steps past 4 hold the column's zero point); the column sums count
+// those too (-496, -484).
 // CHECK-LABEL: func @u8
 // CHECK: qcc.packed_constant dense<"0x51435731000000000800000000000000
 // CHECK-SAME: 8183858782848688000000000000000000000000020202020000000000000000
 // CHECK-SAME: 0000803F0000803F0000000000000000
-// CHECK-SAME: 00020000000000000000000000000000"> : tensor<128xi8> : tensor<4x2xi8, #qcc.packed<"x86.avx2", [8, 4], <u8, per_axis(1), asymmetric>>>
+// CHECK-SAME: 00020000
+// CHECK-SAME: 10FEFFFF1CFEFFFF0000000000000000
+// CHECK-SAME: 000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"> : tensor<192xi8> : tensor<4x2xi8, #qcc.packed<"x86.avx2", [8, 4], <u8, per_axis(1), asymmetric>>>
 func.func @u8(%x: tensor<2x4xf32>) -> tensor<2x2xf32> {
   %q = arith.constant dense<[[1, 2], [3, 4], [5, 6], [7, 8]]> : tensor<4x2xi8>
   %s = arith.constant dense<[1.0, 1.0]> : tensor<2xf32>
@@ -116,8 +122,9 @@ func.func @f16_scales(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
 // An integer matmul's s8 weight with per-column zero points (1, -2): one
 // group of K rounded up to 8, the values stored minus their zero point
 // (column 0: 4 5 -1 -> 03 04 FE, column 1: 0 -4 -1 -> 02 FE 01), each
-// column's int32 sum of them where the scales go (5 and 1) and zero points
-// 0; the header's flags (2) say so.
+// column's int32 sum of them where the scales go (5 and 1), zero points
+// 0, and the sums again where every whole-K 8-bit block ends with them;
+// the header's flags (2) say so.
 // CHECK-LABEL: func @qmatmul
 // CHECK: %[[P:.*]] = qcc.packed_constant dense<"0x51435731000000000800000000000000
 // CHECK-SAME: 03000000000000000200000000000000
@@ -126,7 +133,9 @@ func.func @f16_scales(%x: tensor<2x2xf32>) -> tensor<2x2xf32> {
 // CHECK-SAME: 0304FE0002FE01000000000000000000
 // CHECK-SAME: 00000000000000000000000000000000
 // CHECK-SAME: 05000000010000000000000000000000
-// CHECK-SAME: 00000000000000000000000000000000"> : tensor<128xi8> : tensor<3x2xi8, #qcc.packed<"x86.avx2", [8, 4], <s8, per_axis(1)>>>
+// CHECK-SAME: 00000000
+// CHECK-SAME: 05000000010000000000000000000000
+// CHECK-SAME: 000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000"> : tensor<192xi8> : tensor<3x2xi8, #qcc.packed<"x86.avx2", [8, 4], <s8, per_axis(1)>>>
 // CHECK: qcc.qmatmul %arg0, %[[P]] lhs_zp %arg1
 func.func @qmatmul(%a: tensor<?x3xi8>, %az: tensor<i8>) -> tensor<?x2xi32> {
   %w = arith.constant dense<[[4, 0], [5, -4], [-1, -1]]> : tensor<3x2xi8>

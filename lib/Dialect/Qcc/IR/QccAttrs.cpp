@@ -189,9 +189,17 @@ int64_t PackedEncodingAttr::getPackedByteSize(ArrayRef<int64_t> shape) const {
 int64_t PackedEncodingAttr::getBlockBytes(int64_t k, int64_t group, int64_t nr, int64_t bits,
                                           int64_t scaleBytes) {
   int64_t block = group * nr * bits / 8 + scaleBytes * nr + nr;
+  // Smaller groups stay unpadded: there the padding would be a real share
+  // of the bytes.
+  if (llvm::divideCeil(k, group) != 1)
+    return block;
+  // 8-bit weights over all of K end with each column's int32 sum of its
+  // stored bytes, which the AMX kernel would otherwise compute in a pass
+  // over the tile before its row blocks.
+  if (bits == 8)
+    block += 4 * nr;
   // A block over all of K is a whole tile; padded, every tile starts on a
   // cache line, as the AMX kernel loads its tiles (a tile row across two
-  // lines costs two loads). Smaller groups stay unpadded: there the
-  // padding would be a real share of the bytes.
-  return llvm::divideCeil(k, group) == 1 ? llvm::alignTo(block, 64) : block;
+  // lines costs two loads).
+  return llvm::alignTo(block, 64);
 }

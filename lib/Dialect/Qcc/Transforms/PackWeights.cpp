@@ -111,6 +111,8 @@ struct PackWeights : qcc::impl::QccPackWeightsBase<PackWeights> {
           sum += int32_t(v);
         }
         std::memcpy(&bytes[blk + sumsAt + 4 * c], &sum, 4);
+        // And where every whole-K 8-bit block ends with them.
+        std::memcpy(&bytes[blk + sumsAt + 4 * nr + nr + 4 * c], &sum, 4);
       }
     op.getRhsMutable().assign(packedConstant(op, wType, group, params, bytes));
   }
@@ -198,18 +200,22 @@ struct PackWeights : qcc::impl::QccPackWeightsBase<PackWeights> {
           }
           int32_t z = int32_t(zp.empty() ? 0 : zp[paramIndex(g, n)]) + offset;
           bytes[blk + zpAt + c] = char(z);
+          int32_t sum = 0;
           for (int64_t kg = 0; kg < group; ++kg) {
             int64_t k = g * group + kg;
             // Past K the weight equals the zero point: it dequantizes to 0.
             int32_t v = k < K ? int32_t((*q)[k * N + n]) + offset : z;
             if (bits == 8) {
               bytes[blk + int8Offset(kg, c, nr)] = char(v);
+              sum += v;
             } else {
               size_t at = blk + (kg / 8) * nr * 4 + c * 4 + kg % 4;
               int shift = (kg % 8) / 4 * 4;
               bytes[at] = char((unsigned char)bytes[at] | ((v & 15) << shift));
             }
           }
+          if (bits == 8 && groups == 1)
+            std::memcpy(&bytes[blk + zpAt + nr + 4 * c], &sum, 4);
         }
       }
 

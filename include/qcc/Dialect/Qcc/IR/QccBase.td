@@ -139,8 +139,9 @@ def Qcc_PackedEncodingAttr : AttrDef<Qcc_Dialect, "PackedEncoding"> {
     /// Bytes of packed data for a logical 2-D shape.
     int64_t getPackedByteSize(::llvm::ArrayRef<int64_t> shape) const;
     /// Bytes of one (tile, group) block of `nr` columns for a K of `k`:
-    /// weights, scales and zero points, padded to a multiple of 64 when the
-    /// group covers all of K (see docs/Kernels.md).
+    /// weights, scales and zero points; when the group covers all of K,
+    /// column sums for 8-bit weights and padding to a multiple of 64 (see
+    /// docs/Kernels.md).
     static int64_t getBlockBytes(int64_t k, int64_t group, int64_t nr, int64_t bits,
                                  int64_t scaleBytes);
   }];
