@@ -91,6 +91,10 @@ typedef struct {
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+/* AMX kernels take the rows in blocks of this many, the last one padded. */
+#define QCC_AMX_ROWS 32
+static int64_t amx_row_blocks(const qlinear_job *j) { return ceil_div(j->m, QCC_AMX_ROWS); }
+
 /* Integer matmul output (r, n): the sum, or its f32 scaling. */
 static inline void put_qmm(const qlinear_job *j, int64_t r, int64_t n, int32_t v) {
   int32_t *at = j->yi + r * j->y_rs + n;
@@ -1226,7 +1230,6 @@ vnni_tile_qmm(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, cons
  * columns per 64-byte row) and the rows are stored a + 128, so the same
  * seeds and epilogue give the same integers and the same bits. Blocks of
  * 32 rows x 2 tiles: tiles 0-3 accumulate, 4-5 hold rows, 6-7 weights. */
-#define QCC_AMX_ROWS 32
 
 /* The fewest rows for which the tiles beat the VNNI kernels, measured per
  * path on the 4096 x 14336 pair (2 threads) with the rows padded to 32:
@@ -1348,18 +1351,9 @@ static void amx_rows_int8act(const qlinear_job *j, int64_t r0, int64_t tile, int
   }
 }
 
-/* 8-bit weights with one group over K (per-column scales) need no panel:
- * the tiles run as stored, q (zero point and all), and the sums are fixed
- * up from the identity
- *   sum(a * (q - zp)) = sum((a + 128) * q) - 128 * sum(q) - zp * sum(a),
- * the middle term from the column sums packed at the end of the block, the
- * last one from the row sums the quantizer keeps, both in the epilogue.
- * The integers are those of the panel path, and so are the bits; skipping
- * the panel saves writing it, which the L2-bound tile loads otherwise wait
- * on. */
 /* A K-chunked call's sums of rows [r0, r0 + 32) x tile between passes. */
 static int32_t *amx_partial(const qlinear_job *j, int64_t r0, int64_t tile) {
-  return j->part + (tile * ceil_div(j->m, QCC_AMX_ROWS) + r0 / QCC_AMX_ROWS) * 512;
+  return j->part + (tile * amx_row_blocks(j) + r0 / QCC_AMX_ROWS) * 512;
 }
 
 /* Tiles 0-3 start from zero (first chunk) or from the sums the last pass
@@ -1394,7 +1388,16 @@ static int amx_leave_sums(const qlinear_job *j, int64_t r0, int64_t tile, int nt
   return 1;
 }
 
-/* Rows [r0, r0 + 32) of a + 128 x NT tiles of 8-bit weights as stored. */
+/* 8-bit weights with one group over K (per-column scales) need no panel:
+ * the tiles run as stored, q (zero point and all), and the sums are fixed
+ * up from the identity
+ *   sum(a * (q - zp)) = sum((a + 128) * q) - 128 * sum(q) - zp * sum(a),
+ * the middle term from the column sums packed at the end of the block, the
+ * last one from the row sums the quantizer keeps, both in the epilogue.
+ * The integers are those of the panel path, and so are the bits; skipping
+ * the panel saves writing it, which the L2-bound tile loads otherwise wait
+ * on. Rows [r0, r0 + 32) of a + 128 x NT tiles of 8-bit weights as
+ * stored. */
 static void amx_rows_int8_direct(const qlinear_job *j, int64_t r0, int64_t tile, int nt,
                                  int32_t *c) {
   const uint8_t *w0 = j->tiles + tile * j->tile_bytes, *w1 = w0 + (nt == 2 ? j->tile_bytes : 0);
@@ -1504,7 +1507,7 @@ static void vnni_tiles_task(const qlinear_job *j, int64_t begin, int64_t end, in
     int32_t *c = (int32_t *)(panel + 2 * panel_bytes);
     float *t = (float *)(c + 1024);
     amx_configure(amx_kstep(j->w->group));
-    const int64_t blocks = (j->m + QCC_AMX_ROWS - 1) / QCC_AMX_ROWS;
+    const int64_t blocks = amx_row_blocks(j);
     for (int64_t tile = begin, nt, pass = 0; tile < end; tile += nt, ++pass) {
       nt = end - tile >= 2 ? 2 : 1;
       /* Row blocks run forward and back on alternate tile pairs, so each
@@ -2132,7 +2135,7 @@ static void init_weight(qlinear_job *j, qcc_rt_context *ctx, const qcc_rt_qweigh
 static int64_t amx_chunks(const qlinear_job *j) {
   if (!j->amx || j->groups != 1 || (j->w->bits != 8 && !j->yi))
     return 1;
-  const int64_t rows = ceil_div(j->m, 32) * 32;
+  const int64_t rows = amx_row_blocks(j) * QCC_AMX_ROWS;
   const int64_t n = ceil_div(rows * j->kp, QCC_AMX_PASS_BYTES), most = j->kp / 64;
   return n <= most ? n : most > 1 ? most : 1;
 }
@@ -2141,7 +2144,7 @@ static int64_t amx_chunks(const qlinear_job *j) {
 static size_t amx_chunk_bytes(const qlinear_job *j, int64_t tiles) {
   if (amx_chunks(j) == 1)
     return 0;
-  const size_t rows = (size_t)ceil_div(j->m, 32) * 32;
+  const size_t rows = (size_t)(amx_row_blocks(j) * QCC_AMX_ROWS);
   return 64 + rows * (size_t)tiles * 16 * sizeof(int32_t);
 }
 
@@ -2149,9 +2152,8 @@ static size_t amx_chunk_bytes(const qlinear_job *j, int64_t tiles) {
 static void run_tiles(qcc_rt_context *ctx, qlinear_job *j, int64_t tiles, int64_t grain,
                       void *chunk_scratch) {
   const int64_t n = amx_chunks(j);
-  if (n > 1) {
+  if (n > 1)
     j->part = (int32_t *)(((uintptr_t)chunk_scratch + 63) & ~(uintptr_t)63);
-  }
   for (int64_t c = 0; c < n; ++c) {
     j->k0 = c ? j->k1 : 0;
     j->k1 = c + 1 == n ? j->kp : (j->kp * (c + 1) / n) / 64 * 64;
@@ -2165,7 +2167,7 @@ static int64_t amx_rows(qlinear_job *j, int int8_rows) {
 #if defined(__AMX_INT8__) && defined(__AMX_TILE__)
   j->amx = int8_rows && j->w->nr == 16 && j->m >= amx_min_rows(j) && amx_permitted();
   if (j->amx)
-    return ceil_div(j->m, QCC_AMX_ROWS) * QCC_AMX_ROWS;
+    return amx_row_blocks(j) * QCC_AMX_ROWS;
 #else
   (void)int8_rows;
 #endif
