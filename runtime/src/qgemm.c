@@ -61,7 +61,8 @@ typedef struct {
   int f16_scales;   /* scales stored as f16 */
   const float *x; /* float rows (weight-only), x_rs floats apart */
   int64_t x_rs;
-  const int8_t *qa; /* int8 rows, kp apart */
+  const int8_t *qa; /* int8 rows of kp values, qs bytes apart */
+  int64_t qs;
   float act_scale;  /* static activation scale; 0: per row from max|row| */
   const float *sa;  /* row scales */
   const int32_t *asum; /* per row and group: sum of the row's int8 values */
@@ -268,7 +269,7 @@ static void center_rows_task(void *data, int64_t begin, int64_t end, int thread)
   const qlinear_job *j = data;
   for (int64_t r = begin; r < end; ++r) {
     const uint8_t *a = j->a + r * j->a_rs;
-    uint8_t *qa = (uint8_t *)j->qa + r * j->kp;
+    uint8_t *qa = (uint8_t *)j->qa + r * j->qs;
     for (int64_t k = 0; k < j->w->k; ++k)
       qa[k] = a[k] ^ j->a_flip;
     for (int64_t k = j->w->k; k < j->kp; ++k)
@@ -280,7 +281,7 @@ static void quantize_rows_task(void *data, int64_t begin, int64_t end, int threa
   (void)thread;
   qlinear_job *j = data;
   for (int64_t r = begin; r < end; ++r)
-    quantize_row(j, r, (int8_t *)j->qa + r * j->kp, (float *)j->sa + r,
+    quantize_row(j, r, (int8_t *)j->qa + r * j->qs, (float *)j->sa + r,
                  (int32_t *)j->asum + r * j->groups);
 }
 
@@ -305,7 +306,7 @@ static void tiles_scalar(const qlinear_job *j, int64_t r0, int64_t r1, int64_t t
     for (int64_t n = t0 * w->nr; n < n_end; ++n) {
       if (j->yi) {
         /* Unsigned: the sum wraps as the int32 accumulation does. */
-        const int8_t *qa = j->qa + r * j->kp;
+        const int8_t *qa = j->qa + r * j->qs;
         uint32_t acc = (uint32_t)j->corr[r] * (uint32_t)int_sum_of(j, n);
         for (int64_t k = 0; k < w->k; ++k)
           acc += (uint32_t)(qa[k] * centered(j, k, n));
@@ -314,7 +315,7 @@ static void tiles_scalar(const qlinear_job *j, int64_t r0, int64_t r1, int64_t t
       }
       float out;
       if (j->qa) {
-        const int8_t *qa = j->qa + r * j->kp;
+        const int8_t *qa = j->qa + r * j->qs;
         float t = 0;
         for (int64_t g = 0; g < j->groups; ++g) {
           int32_t acc = 0;
@@ -344,6 +345,27 @@ static void tiles_scalar(const qlinear_job *j, int64_t r0, int64_t r1, int64_t t
   case 3: CALL(3); break;                                                                      \
   case 2: CALL(2); break;                                                                      \
   default: CALL(1); break;                                                                     \
+  }
+/* CALL(MR) for the MR (<= 8) rows left from r, MR a constant. */
+#define QCC_TILE_DISPATCH8(CALL, mr)                                                           \
+  switch (mr) {                                                                                \
+  case 8: CALL(8); break;                                                                      \
+  case 7: CALL(7); break;                                                                      \
+  case 6: CALL(6); break;                                                                      \
+  case 5: CALL(5); break;                                                                      \
+  case 4: CALL(4); break;                                                                      \
+  case 3: CALL(3); break;                                                                      \
+  case 2: CALL(2); break;                                                                      \
+  default: CALL(1); break;                                                                     \
+  }
+/* The same for up to 12 rows. */
+#define QCC_TILE_DISPATCH12(CALL, mr)                                                          \
+  switch (mr) {                                                                                \
+  case 12: CALL(12); break;                                                                    \
+  case 11: CALL(11); break;                                                                    \
+  case 10: CALL(10); break;                                                                    \
+  case 9: CALL(9); break;                                                                      \
+  default: QCC_TILE_DISPATCH8(CALL, mr)                                                        \
   }
 #define QCC_FLOATACT(MR) tile_floatact(j, r, MR, tile)
 
@@ -448,7 +470,7 @@ tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const
                  _mm256_setzero_ps()};
   const int8_t *qa[4];
   for (int r = 0; r < MR; ++r)
-    qa[r] = j->qa + (r0 + r) * j->kp;
+    qa[r] = j->qa + (r0 + r) * j->qs;
   for (int64_t g = 0; g < j->groups; ++g, blk += j->block_bytes) {
     __m256i acc[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
                       _mm256_setzero_si256()};
@@ -565,7 +587,7 @@ tile_int4_panel(const qlinear_job *j, int64_t r0, const int MR, int64_t tile,
   __m256 t[4];
   const uint8_t *qa[4];
   for (int r = 0; r < MR; ++r) {
-    qa[r] = (const uint8_t *)j->qa + (r0 + r) * j->kp;
+    qa[r] = (const uint8_t *)j->qa + (r0 + r) * j->qs;
     t[r] = _mm256_setzero_ps();
   }
   for (int64_t g = 0; g < j->groups; ++g) {
@@ -609,7 +631,7 @@ tile_pair_int8(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
   __m256 t[2][4];
   const int8_t *qa[4];
   for (int r = 0; r < MR; ++r) {
-    qa[r] = j->qa + (r0 + r) * j->kp;
+    qa[r] = j->qa + (r0 + r) * j->qs;
     t[0][r] = t[1][r] = _mm256_setzero_ps();
   }
   for (int64_t g = 0; g < j->groups; ++g) {
@@ -770,7 +792,7 @@ tile_qmm(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const int
   __m256i acc[2][4];
   const int8_t *qa[4];
   for (int r = 0; r < MR; ++r) {
-    qa[r] = j->qa + (r0 + r) * j->kp;
+    qa[r] = j->qa + (r0 + r) * j->qs;
     acc[0][r] = acc[1][r] = _mm256_setzero_si256();
   }
   for (int64_t c = 0; c < j->kp / 4; ++c) {
@@ -940,7 +962,7 @@ vnni_tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, 
   __m512 t[8][2];
   const uint8_t *qa[8];
   for (int r = 0; r < MR; ++r) {
-    qa[r] = (const uint8_t *)j->qa + (r0 + r) * j->kp;
+    qa[r] = (const uint8_t *)j->qa + (r0 + r) * j->qs;
     t[r][0] = t[r][1] = _mm512_setzero_ps();
   }
   for (int64_t g = 0; g < j->groups; ++g) {
@@ -993,7 +1015,7 @@ vnni_tile_direct(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
   __m512 t[4];
   const uint8_t *qa[4];
   for (int r = 0; r < MR; ++r) {
-    qa[r] = (const uint8_t *)j->qa + (r0 + r) * j->kp;
+    qa[r] = (const uint8_t *)j->qa + (r0 + r) * j->qs;
     t[r] = _mm512_setzero_ps();
   }
   for (int64_t g = 0; g < j->groups; ++g, blk += j->block_bytes) {
@@ -1183,17 +1205,44 @@ vnni_tile_float_direct(const qlinear_job *j, int64_t r0, const int MR, int64_t t
       vnni_store(j, r0 + r, tile + h, acc[r][h]);
 }
 
-/* Integer matmul: MR (<= 8) rows of a' + 128 (unsigned) x NT (1 or 2)
- * tiles of the centered weights as packed; the caller took 128 off each
- * row's correction, so y = acc + corr * colsum as in tile_qmm. */
+/* The output of row r x tile `tile` from acc = sum((a + 128) * q) over
+ * the 8-bit whole-K block `blk` as stored (integer matmuls, per-column
+ * int8 weights). Integer matmuls: acc + colsum * corr[r]. Weights with
+ * scales, from the identity
+ *   sum(a * (q - zp)) = sum((a + 128) * q) - 128 * sum(q) - zp * sum(a),
+ * the column sums packed at the end of the block and the row sums the
+ * quantizer keeps; then as the panel path's group epilogue (0 + p: -0
+ * becomes +0), so the bits are the panel path's. */
+static inline void whole_k_out(const qlinear_job *j, const uint8_t *blk, int64_t r, int64_t tile,
+                               __m512i acc) {
+  const __mmask16 m = vnni_cols(j, tile);
+  if (j->yi) {
+    const __m512i sums = _mm512_loadu_si512(blk + weight_bytes(j->w));
+    __m512i y = _mm512_add_epi32(acc, _mm512_mullo_epi32(sums, _mm512_set1_epi32(j->corr[r])));
+    _mm512_mask_storeu_epi32(j->yi + r * j->y_rs + tile * 16, m, vnni_qmm_out(j, y, tile * 16, m));
+    return;
+  }
+  const __m512i zp = _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + j->zp_at)));
+  const __m512i sums = _mm512_loadu_si512(blk + j->zp_at + j->w->nr);
+  const __m512i za = _mm512_mullo_epi32(zp, _mm512_set1_epi32(j->asum[r]));
+  acc = _mm512_sub_epi32(acc, _mm512_add_epi32(_mm512_slli_epi32(sums, 7), za));
+  const __m512 sc = vnni_scales(j, blk + weight_bytes(j->w));
+  __m512 p = _mm512_add_ps(_mm512_setzero_ps(), _mm512_mul_ps(_mm512_cvtepi32_ps(acc), sc));
+  vnni_store(j, r, tile, _mm512_mul_ps(_mm512_set1_ps(j->sa[r]), p));
+}
+
+/* Integer matmul decode: MR (<= QCC_VNNI_DIRECT_ROWS) rows of a' + 128
+ * (unsigned) x NT (1 or 2) tiles of the centered weights as packed,
+ * streamed once with prefetch; the caller took 128 off each row's
+ * correction, so y = acc + corr * colsum as in tile_qmm. */
 static inline __attribute__((always_inline)) void
 vnni_tile_qmm(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const int NT) {
   const uint8_t *blk[2] = {j->tiles + tile * j->tile_bytes,
                            j->tiles + (tile + NT - 1) * j->tile_bytes};
-  __m512i acc[8][2];
-  const uint8_t *qa[8];
+  __m512i acc[4][2];
+  const uint8_t *qa[4];
   for (int r = 0; r < MR; ++r) {
-    qa[r] = (const uint8_t *)j->qa + (r0 + r) * j->kp;
+    qa[r] = (const uint8_t *)j->qa + (r0 + r) * j->qs;
     acc[r][0] = acc[r][1] = _mm512_setzero_si512();
   }
   for (int64_t c = 0; c < j->kp / 4; ++c) {
@@ -1210,16 +1259,101 @@ vnni_tile_qmm(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, cons
         acc[r][h] = _mm512_dpbusd_epi32(acc[r][h], b, v[h]);
     }
   }
-  for (int h = 0; h < NT; ++h) {
-    const __m512i sums = _mm512_loadu_si512(blk[h] + weight_bytes(j->w));
-    const __mmask16 m = vnni_cols(j, tile + h);
+  for (int h = 0; h < NT; ++h)
+    for (int r = 0; r < MR; ++r)
+      whole_k_out(j, blk[h], r0 + r, tile + h, acc[r][h]);
+}
+
+/* Prefill on 8-bit whole-K weights (integer matmuls, per-column int8
+ * weights): the packed tiles as stored against rows of a + 128, in blocks
+ * of MR (<= 8) rows x NT (<= 3) tiles: 24 accumulator chains, each
+ * broadcast row value feeding three products and each weight load eight.
+ * K runs in chunks [k0, k1) whose slices of the tiles stay in L1 while
+ * every row block passes over them; the sums wait in `part` (per row, 3 x
+ * 16 int32) between chunks. Reading each tile once per row block from L2,
+ * as the 6-row panel kernel does, left vpdpbusd waiting on L2. */
+#define QCC_VNNI_BLOCK_ROWS 8
+#ifndef QCC_VNNI_KC
+#define QCC_VNNI_KC 512
+#endif
+static inline __attribute__((always_inline)) void
+vnni_block_whole_k(const qlinear_job *j, int64_t r0, const int MR, const uint8_t *const w[3],
+                   const int NT, int64_t k0, int64_t k1, int32_t *part, const uint8_t *next) {
+  __m512i acc[8][3];
+  const uint8_t *qa[8];
+  for (int r = 0; r < MR; ++r) {
+    qa[r] = (const uint8_t *)j->qa + (r0 + r) * j->qs;
+    for (int h = 0; h < NT; ++h)
+      acc[r][h] = k0 ? _mm512_loadu_si512(part + ((r0 + r) * 3 + h) * 16) : _mm512_setzero_si512();
+  }
+  for (int64_t k = k0; k < k1; k += 4) {
+    __m512i v[3];
+    if (((k - k0) & 63) == 0)
+      for (int r = 0; r < QCC_VNNI_BLOCK_ROWS; ++r)
+        _mm_prefetch((const char *)(next + r * j->qs + (k - k0)), _MM_HINT_T0);
+    for (int h = 0; h < NT; ++h)
+      v[h] = _mm512_loadu_si512(w[h] + 16 * k);
     for (int r = 0; r < MR; ++r) {
-      __m512i y = _mm512_add_epi32(
-          acc[r][h], _mm512_mullo_epi32(sums, _mm512_set1_epi32(j->corr[r0 + r])));
-      _mm512_mask_storeu_epi32(j->yi + (r0 + r) * j->y_rs + (tile + h) * 16, m,
-                               vnni_qmm_out(j, y, (tile + h) * 16, m));
+      int32_t a;
+      __builtin_memcpy(&a, qa[r] + k, 4);
+      const __m512i b = _mm512_set1_epi32(a);
+      for (int h = 0; h < NT; ++h)
+        acc[r][h] = _mm512_dpbusd_epi32(acc[r][h], b, v[h]);
     }
   }
+  for (int r = 0; r < MR; ++r)
+    for (int h = 0; h < NT; ++h)
+      _mm512_storeu_si512(part + ((r0 + r) * 3 + h) * 16, acc[r][h]);
+}
+
+#define QCC_VNNI_WHOLE_K3(MR) vnni_block_whole_k(j, r, MR, w, 3, k0, k1, part, na)
+#define QCC_VNNI_WHOLE_K2(MR) vnni_block_whole_k(j, r, MR, w, 2, k0, k1, part, na)
+#define QCC_VNNI_WHOLE_K1(MR) vnni_block_whole_k(j, r, MR, w, 1, k0, k1, part, na)
+
+static void vnni_tiles_whole_k(const qlinear_job *j, int64_t begin, int64_t end, int thread) {
+  void *own;
+  int32_t *part = task_panel(j, thread, (size_t)j->m * 3 * 16 * sizeof(int32_t), &own);
+  if (!part)
+    __builtin_trap();
+  for (int64_t tile = begin, nt; tile < end; tile += nt) {
+    nt = end - tile >= 3 ? 3 : end - tile;
+    const uint8_t *w[3];
+    for (int h = 0; h < 3; ++h)
+      w[h] = j->tiles + (tile + (h < nt ? h : 0)) * j->tile_bytes;
+    for (int64_t k0 = 0, k1; k0 < j->kp; k0 = k1) {
+      k1 = j->kp - k0 > QCC_VNNI_KC ? k0 + QCC_VNNI_KC : j->kp;
+      /* The next chunk of these tiles (or the next tiles' first) comes
+       * from memory: its lines are prefetched a few per row block. */
+      const int64_t nk0 = k1 < j->kp ? k1 : 0;
+      const int64_t nk1 = j->kp - nk0 > QCC_VNNI_KC ? nk0 + QCC_VNNI_KC : j->kp;
+      const int64_t next = nk0 ? tile : tile + nt;
+      const int64_t pt = end - next < 3 ? end - next : 3;
+      const int64_t lines = (nk1 - nk0) / 4;
+      const int64_t per = ceil_div(lines, ceil_div(j->m, QCC_VNNI_BLOCK_ROWS));
+      for (int64_t r = 0; r < j->m; r += QCC_VNNI_BLOCK_ROWS) {
+        int64_t mr = j->m - r < QCC_VNNI_BLOCK_ROWS ? j->m - r : QCC_VNNI_BLOCK_ROWS;
+        const int64_t nr = r + QCC_VNNI_BLOCK_ROWS < j->m ? r + QCC_VNNI_BLOCK_ROWS : 0;
+        const uint8_t *na = (const uint8_t *)j->qa + nr * j->qs + (nr ? k0 : nk0);
+        const int64_t l0 = r / QCC_VNNI_BLOCK_ROWS * per, l1 = l0 + per < lines ? l0 + per : lines;
+        for (int64_t h = 0; h < pt; ++h)
+          for (int64_t l = l0; l < l1; ++l)
+            _mm_prefetch((const char *)(j->tiles + (next + h) * j->tile_bytes + 16 * nk0 + 64 * l),
+                         _MM_HINT_T0);
+        if (nt == 3) {
+          QCC_TILE_DISPATCH8(QCC_VNNI_WHOLE_K3, mr)
+        } else if (nt == 2) {
+          QCC_TILE_DISPATCH8(QCC_VNNI_WHOLE_K2, mr)
+        } else {
+          QCC_TILE_DISPATCH8(QCC_VNNI_WHOLE_K1, mr)
+        }
+      }
+    }
+    for (int h = 0; h < nt; ++h)
+      for (int64_t r = 0; r < j->m; ++r)
+        whole_k_out(j, w[h], r, tile + h,
+                    _mm512_loadu_si512(part + (r * 3 + h) * 16));
+  }
+  free(own);
 }
 
 #if defined(__AMX_INT8__) && defined(__AMX_TILE__)
@@ -1316,7 +1450,7 @@ static void amx_store_sums(int32_t *c) {
 static void amx_rows_int8act(const qlinear_job *j, int64_t r0, int64_t tile, int nt,
                              const int8_t *panel, size_t panel_bytes, int32_t *c, float *t) {
   const int64_t group = j->w->group, gb = vnni_group_bytes(group), ks = amx_kstep(group);
-  const uint8_t *a0 = (const uint8_t *)j->qa + r0 * j->kp, *a1 = a0 + 16 * j->kp;
+  const uint8_t *a0 = (const uint8_t *)j->qa + r0 * j->qs, *a1 = a0 + 16 * j->qs;
   const int8_t *p1 = panel + (nt == 2 ? panel_bytes : 0);
   for (int i = 0; i < 1024; i += 16)
     _mm512_storeu_ps(t + i, _mm512_setzero_ps());
@@ -1327,7 +1461,7 @@ static void amx_rows_int8act(const qlinear_job *j, int64_t r0, int64_t tile, int
     _tile_loadd(1, w1 + group * 16, 0);
     _tile_loadd(2, w0 + group * 16, 0);
     _tile_loadd(3, w1 + group * 16, 0);
-    QCC_AMX_STEPS(a0, a1, w0, w1, g * group, (g + 1) * group, ks, j->kp)
+    QCC_AMX_STEPS(a0, a1, w0, w1, g * group, (g + 1) * group, ks, j->qs)
     amx_store_sums(c);
     const __m512 sc[2] = {_mm512_loadu_ps((const float *)(w0 + group * 16 + 64)),
                           _mm512_loadu_ps((const float *)(w1 + group * 16 + 64))};
@@ -1388,102 +1522,35 @@ static int amx_leave_sums(const qlinear_job *j, int64_t r0, int64_t tile, int nt
   return 1;
 }
 
-/* 8-bit weights with one group over K (per-column scales) need no panel:
- * the tiles run as stored, q (zero point and all), and the sums are fixed
- * up from the identity
- *   sum(a * (q - zp)) = sum((a + 128) * q) - 128 * sum(q) - zp * sum(a),
- * the middle term from the column sums packed at the end of the block, the
- * last one from the row sums the quantizer keeps, both in the epilogue.
- * The integers are those of the panel path, and so are the bits; skipping
- * the panel saves writing it, which the L2-bound tile loads otherwise wait
- * on. Rows [r0, r0 + 32) of a + 128 x NT tiles of 8-bit weights as
- * stored. */
-static void amx_rows_int8_direct(const qlinear_job *j, int64_t r0, int64_t tile, int nt,
-                                 int32_t *c) {
+/* 8-bit weights with one group over K (per-column scales, integer
+ * matmuls) need no panel: the tiles run on the packed bytes as stored, q
+ * (zero point and all), and whole_k_out puts the sums right. Skipping the
+ * panel saves writing it, which the L2-bound tile loads otherwise wait on.
+ * Rows [r0, r0 + 32) of a + 128 x NT tiles as stored. */
+static void amx_rows_whole_k(const qlinear_job *j, int64_t r0, int64_t tile, int nt, int32_t *c) {
   const uint8_t *w0 = j->tiles + tile * j->tile_bytes, *w1 = w0 + (nt == 2 ? j->tile_bytes : 0);
-  const uint8_t *a0 = (const uint8_t *)j->qa + r0 * j->kp, *a1 = a0 + 16 * j->kp;
+  const uint8_t *a0 = (const uint8_t *)j->qa + r0 * j->qs, *a1 = a0 + 16 * j->qs;
   amx_start_sums(j, r0, tile, nt);
-  QCC_AMX_STEPS(a0, a1, w0 + 16 * j->k0, w1 + 16 * j->k0, j->k0, j->k1, amx_kstep(j->kp), j->kp)
-  if (amx_leave_sums(j, r0, tile, nt))
-    return;
-  amx_store_sums(c);
-  const int64_t wb = weight_bytes(j->w);
-  for (int q = 0; q < 4; ++q) {
-    if ((q & 1) >= nt)
-      continue;
-    const uint8_t *blk = (q & 1) ? w1 : w0;
-    const __m512 sc = vnni_scales(j, blk + wb);
-    const __m512i nzp = _mm512_sub_epi32(
-        _mm512_setzero_si512(),
-        _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(blk + j->zp_at))));
-    const __m512i seed = _mm512_sub_epi32(
-        _mm512_setzero_si512(),
-        _mm512_slli_epi32(_mm512_loadu_si512(blk + j->zp_at + j->w->nr), 7));
-    for (int i = 0; i < 16; ++i) {
-      int64_t r = r0 + 16 * (q / 2) + i;
-      if (r >= j->m)
-        break;
-      __m512i acc = _mm512_add_epi32(
-          _mm512_add_epi32(_mm512_loadu_si512(c + q * 256 + 16 * i), seed),
-          _mm512_mullo_epi32(nzp, _mm512_set1_epi32(j->asum[r])));
-      /* 0 + p, as the panel path's group sum starts: -0 becomes +0. */
-      __m512 p = _mm512_add_ps(_mm512_setzero_ps(), _mm512_mul_ps(_mm512_cvtepi32_ps(acc), sc));
-      vnni_store(j, r, tile + (q & 1), _mm512_mul_ps(_mm512_set1_ps(j->sa[r]), p));
-    }
-  }
-}
-
-/* Integer matmul: rows [r0, r0 + 32) of a' + 128 x NT packed tiles. */
-static void amx_rows_qmm(const qlinear_job *j, int64_t r0, int64_t tile, int nt, int32_t *c) {
-  const uint8_t *w0 = j->tiles + tile * j->tile_bytes, *w1 = w0 + (nt == 2 ? j->tile_bytes : 0);
-  const uint8_t *a0 = (const uint8_t *)j->qa + r0 * j->kp, *a1 = a0 + 16 * j->kp;
-  amx_start_sums(j, r0, tile, nt);
-  QCC_AMX_STEPS(a0, a1, w0 + 16 * j->k0, w1 + 16 * j->k0, j->k0, j->k1, amx_kstep(j->kp), j->kp)
+  QCC_AMX_STEPS(a0, a1, w0 + 16 * j->k0, w1 + 16 * j->k0, j->k0, j->k1, amx_kstep(j->kp), j->qs)
   if (amx_leave_sums(j, r0, tile, nt))
     return;
   amx_store_sums(c);
   for (int q = 0; q < 4; ++q) {
     if ((q & 1) >= nt)
       continue;
-    const uint8_t *blk = (q & 1) ? w1 : w0;
-    const __m512i sums = _mm512_loadu_si512(blk + weight_bytes(j->w));
-    const __mmask16 m = vnni_cols(j, tile + (q & 1));
     for (int i = 0; i < 16; ++i) {
       int64_t r = r0 + 16 * (q / 2) + i;
       if (r >= j->m)
         break;
-      __m512i y = _mm512_add_epi32(_mm512_loadu_si512(c + q * 256 + 16 * i),
-                                   _mm512_mullo_epi32(sums, _mm512_set1_epi32(j->corr[r])));
-      _mm512_mask_storeu_epi32(j->yi + r * j->y_rs + (tile + (q & 1)) * 16, m,
-                               vnni_qmm_out(j, y, (tile + (q & 1)) * 16, m));
+      whole_k_out(j, (q & 1) ? w1 : w0, r, tile + (q & 1),
+                  _mm512_loadu_si512(c + q * 256 + 16 * i));
     }
   }
 }
 #endif /* AMX */
 
-/* CALL(MR) for the MR (<= 8) rows left from r, MR a constant. */
-#define QCC_TILE_DISPATCH8(CALL, mr)                                                           \
-  switch (mr) {                                                                                \
-  case 8: CALL(8); break;                                                                      \
-  case 7: CALL(7); break;                                                                      \
-  case 6: CALL(6); break;                                                                      \
-  case 5: CALL(5); break;                                                                      \
-  case 4: CALL(4); break;                                                                      \
-  case 3: CALL(3); break;                                                                      \
-  case 2: CALL(2); break;                                                                      \
-  default: CALL(1); break;                                                                     \
-  }
-/* The same for up to 12 rows. */
-#define QCC_TILE_DISPATCH12(CALL, mr)                                                          \
-  switch (mr) {                                                                                \
-  case 12: CALL(12); break;                                                                    \
-  case 11: CALL(11); break;                                                                    \
-  case 10: CALL(10); break;                                                                    \
-  case 9: CALL(9); break;                                                                      \
-  default: QCC_TILE_DISPATCH8(CALL, mr)                                                        \
-  }
-#define QCC_VNNI_QMM(MR) vnni_tile_qmm(j, r, MR, tile, 2)
-#define QCC_VNNI_QMM1(MR) vnni_tile_qmm(j, r, MR, tile, 1)
+#define QCC_VNNI_QMM(MR) vnni_tile_qmm(j, 0, MR, tile, 2)
+#define QCC_VNNI_QMM1(MR) vnni_tile_qmm(j, 0, MR, tile, 1)
 #define QCC_VNNI_DIRECT(MR) vnni_tile_direct(j, 0, MR, tile)
 #define QCC_VNNI_INT8ACT(MR) vnni_tile_int8act(j, r, MR, tile, 2, panel, panel_bytes)
 #define QCC_VNNI_INT8ACT1(MR) vnni_tile_int8act(j, r, MR, tile, 1, panel, panel_bytes)
@@ -1497,9 +1564,8 @@ static void amx_rows_qmm(const qlinear_job *j, int64_t r0, int64_t tile, int nt,
 static void vnni_tiles_task(const qlinear_job *j, int64_t begin, int64_t end, int thread) {
 #if defined(__AMX_INT8__) && defined(__AMX_TILE__)
   if (j->amx) {
-    const int direct = !j->yi && j->w->bits == 8 && j->groups == 1;
-    const size_t panel_bytes =
-        j->yi || direct ? 0 : (size_t)(j->groups * vnni_group_bytes(j->w->group));
+    const int whole_k = j->groups == 1 && (j->yi || j->w->bits == 8);
+    const size_t panel_bytes = whole_k ? 0 : (size_t)(j->groups * vnni_group_bytes(j->w->group));
     void *own;
     int8_t *panel = task_panel(j, thread, 2 * panel_bytes + 8192, &own);
     if (!panel)
@@ -1515,14 +1581,9 @@ static void vnni_tiles_task(const qlinear_job *j, int64_t begin, int64_t end, in
        * forward sweep over rows a little larger than L2 (128 rows of
        * K = 14336) would miss on every block. */
 #define QCC_AMX_ROW(b) (((pass & 1) ? blocks - 1 - (b) : (b)) * QCC_AMX_ROWS)
-      if (j->yi) {
+      if (whole_k) {
         for (int64_t b = 0; b < blocks; ++b)
-          amx_rows_qmm(j, QCC_AMX_ROW(b), tile, (int)nt, c);
-        continue;
-      }
-      if (direct) {
-        for (int64_t b = 0; b < blocks; ++b)
-          amx_rows_int8_direct(j, QCC_AMX_ROW(b), tile, (int)nt, c);
+          amx_rows_whole_k(j, QCC_AMX_ROW(b), tile, (int)nt, c);
         continue;
       }
       int ok = 1;
@@ -1541,16 +1602,18 @@ static void vnni_tiles_task(const qlinear_job *j, int64_t begin, int64_t end, in
     return;
   }
 #endif
+  /* Integer matmuls and int8 rows on 8-bit whole-K weights. */
+  if (j->m > QCC_VNNI_DIRECT_ROWS && j->groups == 1 && (j->yi || (j->qa && j->w->bits == 8))) {
+    vnni_tiles_whole_k(j, begin, end, thread);
+    return;
+  }
   if (j->yi) {
     for (int64_t tile = begin, nt; tile < end; tile += nt) {
       nt = end - tile >= 2 ? 2 : 1;
-      for (int64_t r = 0; r < j->m; r += 8) {
-        int64_t mr = j->m - r < 8 ? j->m - r : 8;
-        if (nt == 2) {
-          QCC_TILE_DISPATCH8(QCC_VNNI_QMM, mr)
-        } else {
-          QCC_TILE_DISPATCH8(QCC_VNNI_QMM1, mr)
-        }
+      if (nt == 2) {
+        QCC_TILE_DISPATCH(QCC_VNNI_QMM, j->m)
+      } else {
+        QCC_TILE_DISPATCH(QCC_VNNI_QMM1, j->m)
       }
     }
     return;
@@ -1822,7 +1885,7 @@ tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
   int32x4_t acc[4][2];
   const int8_t *qa[4];
   for (int r = 0; r < MR; ++r) {
-    qa[r] = j->qa + (r0 + r) * j->kp;
+    qa[r] = j->qa + (r0 + r) * j->qs;
     t[r][0] = t[r][1] = vdupq_n_f32(0);
   }
   for (int64_t g = 0; g < j->groups; ++g, blk += j->block_bytes) {
@@ -1937,7 +2000,7 @@ tile_qmm(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
   int32x4_t acc[4][2];
   const int8_t *qa[4];
   for (int r = 0; r < MR; ++r) {
-    qa[r] = j->qa + (r0 + r) * j->kp;
+    qa[r] = j->qa + (r0 + r) * j->qs;
     acc[r][0] = acc[r][1] = vdupq_n_s32(0);
   }
   for (int64_t c = 0; c < j->kp / 4; ++c) {
@@ -2038,7 +2101,7 @@ tile_int8act_mmla(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) 
   int32x4_t rows[4][2];
   const int8_t *qa[4];
   for (int r = 0; r < MR; ++r) {
-    qa[r] = j->qa + (r0 + r) * j->kp;
+    qa[r] = j->qa + (r0 + r) * j->qs;
     t[r][0] = t[r][1] = vdupq_n_f32(0);
   }
   for (int64_t g = 0; g < j->groups; ++g, blk += j->block_bytes) {
@@ -2058,7 +2121,7 @@ tile_qmm_mmla(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
   int32x4_t rows[4][2];
   const int8_t *qa[4];
   for (int r = 0; r < MR; ++r)
-    qa[r] = j->qa + (r0 + r) * j->kp;
+    qa[r] = j->qa + (r0 + r) * j->qs;
   mmla_dot(j, j->tiles + tile * j->tile_bytes, qa, MR, 0, j->kp / 8, rows);
   qmm_store(j, r0, MR, tile, rows);
 }
@@ -2113,6 +2176,9 @@ static void init_weight(qlinear_job *j, qcc_rt_context *ctx, const qcc_rt_qweigh
   j->m = m;
   j->groups = ceil_div(w->k, w->group);
   j->kp = j->groups * w->group;
+  /* Rows a multiple of 4 KiB apart share their L1 sets: a block of 8 such
+   * rows, with the weights the kernels keep in L1, overflows a set. */
+  j->qs = j->kp % 1024 == 0 ? j->kp + 64 : j->kp;
   j->f16_scales = (w->flags & QCC_RT_QWEIGHT_F16_SCALES) != 0;
   j->zp_at = weight_bytes(w) + (j->f16_scales ? 2 : 4) * w->nr;
   j->block_bytes = j->zp_at + w->nr;
@@ -2198,7 +2264,7 @@ void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int6
   void *scratch = NULL, *owned = NULL;
   const int64_t mp = amx_rows(&j, int8_act != 0);
   const size_t chunk_bytes = amx_chunk_bytes(&j, tiles);
-  size_t bytes = int8_act ? (size_t)(mp * j.kp) + (size_t)m * sizeof(float) +
+  size_t bytes = int8_act ? (size_t)(mp * j.qs) + (size_t)m * sizeof(float) +
                                 (size_t)(m * j.groups) * sizeof(int32_t) + 16 + chunk_bytes
                           : (size_t)(m * j.kp) * sizeof(float);
   if (int8_act || w->k != j.kp) {
@@ -2218,7 +2284,7 @@ void qcc_rt_qlinear_impl(qcc_rt_context *ctx, const float *x, int64_t x_rs, int6
     j.sa = (float *)(j.asum + m * j.groups);
     j.qa = (int8_t *)(j.sa + m);
     qcc_rt_parallel_for(ctx, m, ceil_div(m, 4 * threads), quantize_rows_task, &j);
-    __builtin_memset((int8_t *)j.qa + m * j.kp, 0, (size_t)((mp - m) * j.kp));
+    __builtin_memset((int8_t *)j.qa + m * j.qs, 0, (size_t)((mp - m) * j.qs));
   } else if (w->k != j.kp) {
     /* The vector kernels read rows kp wide: a zero-padded copy. */
     float *xp = scratch;
@@ -2252,7 +2318,7 @@ static void qmatmul(qcc_rt_context *ctx, const uint8_t *a, int64_t a_rs, int64_t
   j.ys_n = scale_count;
   const int64_t mp = amx_rows(&j, 1), tiles = ceil_div(w->n, w->nr);
   const size_t chunk_bytes = amx_chunk_bytes(&j, tiles);
-  size_t bytes = (size_t)m * sizeof(int32_t) + (size_t)(mp * j.kp) + 16 + chunk_bytes;
+  size_t bytes = (size_t)m * sizeof(int32_t) + (size_t)(mp * j.qs) + 16 + chunk_bytes;
   void *owned = NULL;
   int32_t *corr = ctx ? qcc_rt_operands(ctx, bytes) : (owned = malloc(bytes));
   if (!corr)
@@ -2278,7 +2344,7 @@ static void qmatmul(qcc_rt_context *ctx, const uint8_t *a, int64_t a_rs, int64_t
   j.qa = (int8_t *)(corr + m);
   int threads = threads_of(ctx);
   qcc_rt_parallel_for(ctx, m, ceil_div(m, 4 * threads), center_rows_task, &j);
-  __builtin_memset((int8_t *)j.qa + m * j.kp, 0, (size_t)((mp - m) * j.kp));
+  __builtin_memset((int8_t *)j.qa + m * j.qs, 0, (size_t)((mp - m) * j.qs));
   run_tiles(ctx, &j, tiles, ceil_div(tiles, 4 * threads),
             chunk_bytes ? (char *)corr + (bytes - chunk_bytes) : NULL);
   free(owned);
