@@ -2365,6 +2365,139 @@ void qcc_rt_qmatmul_scaled_impl(qcc_rt_context *ctx, const uint8_t *a, int64_t a
           y_rs);
 }
 
+/*--- Dynamic activation quantization (ONNX DynamicQuantizeLinear) -------*/
+
+/* The input in chunks of whole vectors: per chunk its min, max and whether
+ * it holds a NaN, then every chunk quantized with the common parameters. */
+typedef struct {
+  const float *x;
+  uint8_t *q;
+  int64_t n, chunks;
+  float scale, zp;
+  float lo[4 * QCC_MAX_THREADS], hi[4 * QCC_MAX_THREADS];
+  int nan[4 * QCC_MAX_THREADS];
+} dql_job;
+
+static int64_t dql_begin(const dql_job *d, int64_t c) {
+  return c == d->chunks ? d->n : d->n * c / d->chunks / 16 * 16;
+}
+
+static void dql_range_task(void *data, int64_t begin, int64_t end, int thread) {
+  (void)thread;
+  dql_job *d = data;
+  for (int64_t c = begin; c < end; ++c) {
+    int64_t i = dql_begin(d, c), e = dql_begin(d, c + 1);
+    float lo = __builtin_inff(), hi = -__builtin_inff();
+    int nan = 0;
+#if defined(__AVX2__)
+    /* Two accumulators each: a min or max waits out its latency. */
+    __m256 lo0 = _mm256_set1_ps(lo), lo1 = lo0, hi0 = _mm256_set1_ps(hi), hi1 = hi0;
+    __m256 un = _mm256_setzero_ps();
+    for (; i + 16 <= e; i += 16) {
+      __m256 v0 = _mm256_loadu_ps(d->x + i), v1 = _mm256_loadu_ps(d->x + i + 8);
+      un = _mm256_or_ps(un, _mm256_or_ps(_mm256_cmp_ps(v0, v0, _CMP_UNORD_Q),
+                                         _mm256_cmp_ps(v1, v1, _CMP_UNORD_Q)));
+      lo0 = _mm256_min_ps(lo0, v0);
+      lo1 = _mm256_min_ps(lo1, v1);
+      hi0 = _mm256_max_ps(hi0, v0);
+      hi1 = _mm256_max_ps(hi1, v1);
+    }
+    float l[8], h[8];
+    _mm256_storeu_ps(l, _mm256_min_ps(lo0, lo1));
+    _mm256_storeu_ps(h, _mm256_max_ps(hi0, hi1));
+    for (int k = 0; k < 8; ++k) {
+      lo = l[k] < lo ? l[k] : lo;
+      hi = h[k] > hi ? h[k] : hi;
+    }
+    nan = _mm256_movemask_ps(un) != 0;
+#endif
+    for (; i < e; ++i) {
+      const float v = d->x[i];
+      if (v != v)
+        nan = 1;
+      lo = v < lo ? v : lo;
+      hi = v > hi ? v : hi;
+    }
+    d->lo[c] = lo;
+    d->hi[c] = hi;
+    d->nan[c] = nan;
+  }
+}
+
+/* q = clamp(round_even(x / scale) + zp, 0, 255): the division, not a
+ * multiply by the reciprocal, as the reference rounds it; a NaN gives 0. */
+static void dql_quantize_task(void *data, int64_t begin, int64_t end, int thread) {
+  (void)thread;
+  dql_job *d = data;
+  for (int64_t c = begin; c < end; ++c) {
+    int64_t i = dql_begin(d, c), e = dql_begin(d, c + 1);
+#if defined(__AVX2__)
+    const __m256 s = _mm256_set1_ps(d->scale), z = _mm256_set1_ps(d->zp);
+    const __m256 zero = _mm256_setzero_ps(), top = _mm256_set1_ps(255.0f);
+    for (; i + 16 <= e; i += 16) {
+      __m256i q[2];
+      for (int h = 0; h < 2; ++h) {
+        __m256 r = _mm256_round_ps(_mm256_div_ps(_mm256_loadu_ps(d->x + i + 8 * h), s),
+                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        /* max(NaN, 0) is 0: the NaN is the first operand. */
+        r = _mm256_min_ps(_mm256_max_ps(_mm256_add_ps(r, z), zero), top);
+        q[h] = _mm256_cvttps_epi32(r);
+      }
+      /* 16 int32 in [0, 255] to bytes, in order across the lanes. */
+      __m256i w = _mm256_permute4x64_epi64(_mm256_packus_epi32(q[0], q[1]), 0xd8);
+      __m128i b = _mm_packus_epi16(_mm256_castsi256_si128(w), _mm256_extracti128_si256(w, 1));
+      _mm_storeu_si128((__m128i *)(d->q + i), b);
+    }
+#endif
+    for (; i < e; ++i) {
+      float r = round_even(d->x[i] / d->scale) + d->zp;
+      r = r > 0.0f ? r : 0.0f;
+      r = r < 255.0f ? r : 255.0f;
+      d->q[i] = (uint8_t)(int32_t)r;
+    }
+  }
+}
+
+void qcc_rt_dynamic_quantize_u8_impl(qcc_rt_context *ctx, const float *x, int64_t n, uint8_t *q,
+                                     float *scale, uint8_t *zp) {
+  dql_job d;
+  d.x = x;
+  d.q = q;
+  d.n = n;
+  const int64_t most = 4 * (int64_t)threads_of(ctx), chunks = ceil_div(n, 8192);
+  d.chunks = chunks < 1 ? 1 : chunks < most ? chunks : most;
+  qcc_rt_parallel_for(ctx, d.chunks, 1, dql_range_task, &d);
+  float lo = __builtin_inff(), hi = -__builtin_inff();
+  int nan = 0;
+  for (int64_t c = 0; c < d.chunks; ++c) {
+    lo = d.lo[c] < lo ? d.lo[c] : lo;
+    hi = d.hi[c] > hi ? d.hi[c] : hi;
+    nan |= d.nan[c];
+  }
+  if (nan)
+    lo = hi = __builtin_nanf("");
+  /* [min(x, 0), max(x, 0)] over 0 .. 255; an empty range gets scale 1. */
+  lo = lo < 0.0f || lo != lo ? lo : 0.0f;
+  hi = hi > 0.0f || hi != hi ? hi : 0.0f;
+  const float range = hi - lo;
+  d.scale = range == 0.0f ? 1.0f : range / 255.0f;
+  float z = round_even(0.0f - lo / d.scale);
+  z = z > 0.0f ? z : 0.0f;
+  z = z < 255.0f ? z : 255.0f;
+  d.zp = z;
+  *scale = d.scale;
+  *zp = (uint8_t)(int32_t)z;
+  qcc_rt_parallel_for(ctx, d.chunks, 1, dql_quantize_task, &d);
+}
+
+void _mlir_ciface_qcc_rt_dynamic_quantize_u8(qcc_rt_context *ctx, qcc_rt_f32_1d *x,
+                                             qcc_rt_i8_1d *q, qcc_rt_f32_1d *scale,
+                                             qcc_rt_i8_1d *zp) {
+  qcc_rt_dynamic_quantize_u8_impl(ctx, x->aligned + x->offset, x->size,
+                                  (uint8_t *)q->aligned + q->offset, scale->aligned + scale->offset,
+                                  (uint8_t *)zp->aligned + zp->offset);
+}
+
 void _mlir_ciface_qcc_rt_qmatmul_scaled(qcc_rt_context *ctx, qcc_rt_u8_2d *a, qcc_rt_i8_1d *a_zp,
                                         int64_t a_unsigned, qcc_rt_i8_1d *w,
                                         qcc_rt_f32_1d *scales, qcc_rt_f32_2d *y) {

@@ -111,6 +111,14 @@ void qcc_rt_qmatmul_scaled_impl(qcc_rt_context *ctx, const uint8_t *a, int64_t a
                                 const qcc_rt_qweight *w, const float *scales,
                                 int64_t scale_count, float *y, int64_t y_rs);
 
+/* ONNX DynamicQuantizeLinear over n contiguous floats: lo = min(x, 0),
+ * hi = max(x, 0), scale = (hi - lo) / 255 (1 when that is 0), zero point
+ * clamp(round_even(-lo / scale), 0, 255), q = clamp(round_even(x / scale)
+ * + zero point, 0, 255), every step rounded as the reference lowering
+ * rounds it. */
+void qcc_rt_dynamic_quantize_u8_impl(qcc_rt_context *ctx, const float *x, int64_t n, uint8_t *q,
+                                     float *scale, uint8_t *zp);
+
 void qcc_rt_context_init(qcc_rt_context *ctx);
 void qcc_rt_context_release(qcc_rt_context *ctx);
 /* Changes the thread count; the pool restarts on next use. */

@@ -694,3 +694,46 @@ def test_dynamic_int8_graph_threads_give_the_same_bits(qcc_bin, tmp_path):
     xq = np.clip(np.rint(x / xs) + xz, 0, 255)
     ref = ((xq - xz) @ w.astype(np.float64)) * (xs * ws)
     np.testing.assert_allclose(one, ref, rtol=1e-5, atol=1e-6)
+
+
+def dynamic_quantize_ref(x):
+    """DynamicQuantizeLinear by its definition, every step in float32 (round
+    half to even): (q, scale, zero point)."""
+    f = np.float32
+    lo, hi = f(min(x.min(initial=0), 0)), f(max(x.max(initial=0), 0))
+    scale = f(1) if hi - lo == 0 else f(hi - lo) / f(255)
+    zp = np.clip(np.rint(f(0) - lo / scale), 0, 255)
+    q = np.clip(np.rint(x / scale) + zp, 0, 255)
+    return q.astype(np.uint8), np.float32(scale), np.uint8(zp)
+
+
+def test_dynamic_quantize_runs_in_the_runtime(qcc_bin, tmp_path):
+    """DynamicQuantizeLinear on its own: the runtime's threaded vector code
+    (every x86 variant here: AVX2 vectors on haswell and up, scalar code on
+    x86-64) gives the definition's q, scale and zero point, bit for bit, on
+    sizes with vector remainders and ranges of either sign, all zeros or a
+    single value."""
+    nodes = [h.make_node("DynamicQuantizeLinear", ["x"], ["q", "s", "z"])]
+    g = h.make_graph(nodes, "dql", [h.make_tensor_value_info("x", T.FLOAT, ["m", "k"])],
+                     [h.make_tensor_value_info(n, t, None)
+                      for n, t in (("q", T.UINT8), ("s", T.FLOAT), ("z", T.UINT8))])
+    path = tmp_path / "dql.onnx"
+    onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 17)]), str(path))
+    llvm = subprocess.run([str(qcc_bin), str(path), "--emit=llvm-dialect"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "qcc_rt_dynamic_quantize_u8" in llvm
+    models = {cpu: CompiledModel(qcc_bin, path, tmp_path, extra_args=[f"--cpu={cpu}"])
+              for cpu in X86_CPUS_HERE}
+    rng = np.random.default_rng(21)
+    cases = [rng.standard_normal((m, k)).astype(np.float32) * 3
+             for m, k in ((1, 1), (1, 15), (3, 17), (5, 33), (128, 4096), (7, 3001))]
+    cases += [np.abs(cases[3]) + 0.5, -np.abs(cases[3]) - 0.5, np.zeros((4, 9), np.float32),
+              np.full((2, 40), 1.75, np.float32), np.full((2, 40), -0.0, np.float32)]
+    for x in cases:
+        q, s, z = dynamic_quantize_ref(x)
+        for cpu, model in models.items():
+            got = model({"x": x})
+            msg = f"{x.shape} {cpu}"
+            np.testing.assert_array_equal(got[1], s, err_msg=msg)
+            np.testing.assert_array_equal(got[2], z, err_msg=msg)
+            np.testing.assert_array_equal(got[0], q, err_msg=msg)

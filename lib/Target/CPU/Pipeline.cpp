@@ -102,6 +102,7 @@ void qcc::buildCPULoweringPipeline(OpPassManager &pm, const ResolvedTarget &targ
   pm.addPass(createQccPackWeights(pack));
   pm.addPass(createQccQLinearToRuntime());
   pm.addPass(createQccQMatMulToRuntime());
+  pm.addPass(createQccDynamicQuantizeToRuntime());
   pm.addPass(std::make_unique<CheckCodegenSupport>());
   // Graph cleanup.
   pm.addPass(createCanonicalizerPass());

@@ -88,6 +88,27 @@ def QccQMatMulToRuntime : Pass<"qcc-qmatmul-to-runtime", "mlir::ModuleOp"> {
   ];
 }
 
+def QccDynamicQuantizeToRuntime
+    : Pass<"qcc-dynamic-quantize-to-runtime", "mlir::ModuleOp"> {
+  let summary = "run per-tensor u8 dynamic quantization through the runtime";
+  let description = [{
+    Replaces each `qcc.dynamic_quantize` of ONNX DynamicQuantizeLinear's
+    scheme (f32 input of rank 1 or more, per-tensor, u8 asymmetric, f32
+    scale) by a call to `qcc_rt_dynamic_quantize_u8` on buffers: the input
+    flattened to one dimension, a new u8 buffer of its shape and
+    one-element buffers for the scale and the zero point. The runtime takes
+    the min and max and then quantizes with vector code on all threads,
+    where the linalg lowering runs one scalar thread; every value is
+    rounded as that lowering rounds it, so the results are its bits. Other
+    schemes keep the linalg lowering.
+  }];
+  let dependentDialects = [
+    "::mlir::bufferization::BufferizationDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
+    "::mlir::tensor::TensorDialect"
+  ];
+}
+
 def QccQLinearToRuntime : Pass<"qcc-qlinear-to-runtime", "mlir::ModuleOp"> {
   let summary = "run linear layers with packed weights through the quantized kernels";
   let description = [{
