@@ -737,3 +737,27 @@ def test_dynamic_quantize_runs_in_the_runtime(qcc_bin, tmp_path):
             np.testing.assert_array_equal(got[1], s, err_msg=msg)
             np.testing.assert_array_equal(got[2], z, err_msg=msg)
             np.testing.assert_array_equal(got[0], q, err_msg=msg)
+
+
+@pytest.mark.skipif(
+    not (shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64")),
+    reason="aarch64 cross toolchain and qemu-user are installed by scripts/setup.sh")
+def test_dynamic_quantize_on_arm64(qcc_bin, tmp_path):
+    """The runtime's DynamicQuantizeLinear on arm64 (its portable loop,
+    under qemu), seen through a DequantizeLinear of its outputs: (q - zero
+    point) * scale, the definition's bits."""
+    from test_arm64 import run_on_arm64
+    nodes = [h.make_node("DynamicQuantizeLinear", ["x"], ["q", "s", "z"]),
+             h.make_node("DequantizeLinear", ["q", "s", "z"], ["y"])]
+    g = h.make_graph(nodes, "dqdq", [h.make_tensor_value_info("x", T.FLOAT, ["m", "k"])],
+                     [h.make_tensor_value_info("y", T.FLOAT, None)])
+    path = tmp_path / "dqdq.onnx"
+    onnx.save(h.make_model(g, opset_imports=[h.make_opsetid("", 17)]), str(path))
+    rng = np.random.default_rng(22)
+    for i, x in enumerate([rng.standard_normal((37, 301)).astype(np.float32),
+                           np.abs(rng.standard_normal((3, 17)).astype(np.float32))]):
+        q, s, z = dynamic_quantize_ref(x)
+        ref = (q.astype(np.int32) - np.int32(z)).astype(np.float32) * s
+        (got,) = run_on_arm64(qcc_bin, path, tmp_path / f"arm{i}", "dqdq", [], "generic",
+                              {"x": x})
+        np.testing.assert_array_equal(got, ref, err_msg=str(x.shape))
