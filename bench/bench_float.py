@@ -5,11 +5,12 @@
 Each case is one ONNX model run by onnxruntime (CPU provider, the given
 thread count) and by the qcc artifact compiled from the same file (through
 its C API in this process), on the same inputs. Times are medians of
-repeated runs after warm-up. Prints a table and writes it to --out.
+repeated runs after warm-up, the two runtimes alternating in blocks of
+calls. Prints a table and writes it to --out.
 
-The two runtimes are timed in separate phases, each with only its own
-thread pool alive: idle workers of one spinning while the other runs would
-take cores from it on a small machine.
+Idle workers of one runtime spinning while the other runs would take cores
+from it on a small machine: each block ends with a pause long enough for
+them to go to sleep.
 """
 import argparse
 import ctypes
@@ -61,30 +62,39 @@ class Artifact:
 
 def time_pair(args, opts, work, name, qcc_path, ort_path, inputs, per=1, flags=()):
     """Median times (per `per` layers) of the qcc artifact compiled from
-    qcc_path with `flags`, then of onnxruntime on ort_path, on each input
-    dict; each runtime in its own phase, so only one thread pool is alive."""
+    qcc_path with `flags` and of onnxruntime on ort_path, on each input
+    dict. The two alternate in blocks of calls, so a slow spell of the
+    shared machine falls on both alike; a pause after each block lets the
+    idle workers of one stop spinning before the other runs."""
     order = [i.name for i in onnx.load(str(qcc_path), load_external_data=False).graph.input]
     art = Artifact(args.qcc, qcc_path, work, name, args.threads, flags)
-    arrays = [[np.ascontiguousarray(f[n]) for n in order] for f in inputs]
-    t_qcc = [timeit(lambda: art.run(a)) / per for a in arrays]
-    art.close()
     sess = ort.InferenceSession(str(ort_path), opts, providers=["CPUExecutionProvider"])
-    t_ort = [timeit(lambda: sess.run(None, f)) / per for f in inputs]
+    t_qcc, t_ort = [], []
+    for f in inputs:
+        a = [np.ascontiguousarray(f[n]) for n in order]
+        tq, to = alternate(lambda: art.run(a), lambda: sess.run(None, f))
+        t_qcc.append(tq / per)
+        t_ort.append(to / per)
+    art.close()
     del sess
     return t_qcc, t_ort
 
 
-def timeit(fn, warmup=2, reps=10, budget=20.0):
-    for _ in range(warmup):
-        fn()
-    times, start = [], time.perf_counter()
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
+def alternate(fa, fb, blocks=4, reps=5, budget=40.0):
+    """Medians of fa's and fb's times over `blocks` alternating blocks of
+    `reps` calls, each block after one warm-up call."""
+    ta, tb, start = [], [], time.perf_counter()
+    for _ in range(blocks):
+        for fn, out in ((fa, ta), (fb, tb)):
+            fn()
+            for _ in range(reps):
+                t0 = time.perf_counter()
+                fn()
+                out.append(time.perf_counter() - t0)
+            time.sleep(0.05)
         if time.perf_counter() - start > budget:
             break
-    return statistics.median(times)
+    return statistics.median(ta), statistics.median(tb)
 
 
 def matmul_model(path, k, n, layers):
