@@ -34,6 +34,17 @@ def dequantize(q, scale, zero_point=0):
         np.asarray(scale, np.float32)
 
 
+def dynamic_quantize(x):
+    """ONNX DynamicQuantizeLinear, every step in float32: scale (hi - lo) / 255
+    over [min(x, 0), max(x, 0)] (1 for an empty range), zero point
+    round_half_even(-lo / scale) in [0, 255]; (q, scale, zero point)."""
+    f = np.float32
+    lo, hi = f(min(np.min(x, initial=0), 0)), f(max(np.max(x, initial=0), 0))
+    scale = f(1) if hi - lo == 0 else f(hi - lo) / f(255)
+    zero_point = int(np.clip(np.rint(f(0) - lo / scale), 0, 255))
+    return quantize(x, scale, zero_point, 8, False), scale, zero_point
+
+
 def fixed_point_multiplier(ratio):
     """The int32 multiplier M and right shift s with ratio ~= M * 2^-s
     (qcc/Support/FixedPoint.h): M in [2^30, 2^31) unless the shift would pass

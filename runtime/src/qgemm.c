@@ -1205,6 +1205,12 @@ vnni_tile_float_direct(const qlinear_job *j, int64_t r0, const int MR, int64_t t
       vnni_store(j, r0 + r, tile + h, acc[r][h]);
 }
 
+/* Whether a call runs its int8 rows straight on 8-bit whole-K tiles as
+ * stored (integer matmuls, per-column int8 weights). */
+static int whole_k_rows(const qlinear_job *j) {
+  return j->groups == 1 && (j->yi || (j->qa && j->w->bits == 8));
+}
+
 /* The output of row r x tile `tile` from acc = sum((a + 128) * q) over
  * the 8-bit whole-K block `blk` as stored (integer matmuls, per-column
  * int8 weights). Integer matmuls: acc + colsum * corr[r]. Weights with
@@ -1326,19 +1332,20 @@ static void vnni_tiles_whole_k(const qlinear_job *j, int64_t begin, int64_t end,
        * from memory: its lines are prefetched a few per row block. */
       const int64_t nk0 = k1 < j->kp ? k1 : 0;
       const int64_t nk1 = j->kp - nk0 > QCC_VNNI_KC ? nk0 + QCC_VNNI_KC : j->kp;
-      const int64_t next = nk0 ? tile : tile + nt;
-      const int64_t pt = end - next < 3 ? end - next : 3;
+      const int64_t next_tile = nk0 ? tile : tile + nt;
+      const int64_t pt = end - next_tile < 3 ? end - next_tile : 3;
       const int64_t lines = (nk1 - nk0) / 4;
       const int64_t per = ceil_div(lines, ceil_div(j->m, QCC_VNNI_BLOCK_ROWS));
       for (int64_t r = 0; r < j->m; r += QCC_VNNI_BLOCK_ROWS) {
         int64_t mr = j->m - r < QCC_VNNI_BLOCK_ROWS ? j->m - r : QCC_VNNI_BLOCK_ROWS;
-        const int64_t nr = r + QCC_VNNI_BLOCK_ROWS < j->m ? r + QCC_VNNI_BLOCK_ROWS : 0;
-        const uint8_t *na = (const uint8_t *)j->qa + nr * j->qs + (nr ? k0 : nk0);
+        const int64_t next_r = r + QCC_VNNI_BLOCK_ROWS < j->m ? r + QCC_VNNI_BLOCK_ROWS : 0;
+        const uint8_t *na = (const uint8_t *)j->qa + next_r * j->qs + (next_r ? k0 : nk0);
         const int64_t l0 = r / QCC_VNNI_BLOCK_ROWS * per, l1 = l0 + per < lines ? l0 + per : lines;
         for (int64_t h = 0; h < pt; ++h)
           for (int64_t l = l0; l < l1; ++l)
-            _mm_prefetch((const char *)(j->tiles + (next + h) * j->tile_bytes + 16 * nk0 + 64 * l),
-                         _MM_HINT_T0);
+            _mm_prefetch(
+                (const char *)(j->tiles + (next_tile + h) * j->tile_bytes + 16 * nk0 + 64 * l),
+                _MM_HINT_T0);
         if (nt == 3) {
           QCC_TILE_DISPATCH8(QCC_VNNI_WHOLE_K3, mr)
         } else if (nt == 2) {
@@ -1564,7 +1571,7 @@ static void amx_rows_whole_k(const qlinear_job *j, int64_t r0, int64_t tile, int
 static void vnni_tiles_task(const qlinear_job *j, int64_t begin, int64_t end, int thread) {
 #if defined(__AMX_INT8__) && defined(__AMX_TILE__)
   if (j->amx) {
-    const int whole_k = j->groups == 1 && (j->yi || j->w->bits == 8);
+    const int whole_k = whole_k_rows(j);
     const size_t panel_bytes = whole_k ? 0 : (size_t)(j->groups * vnni_group_bytes(j->w->group));
     void *own;
     int8_t *panel = task_panel(j, thread, 2 * panel_bytes + 8192, &own);
@@ -1603,7 +1610,7 @@ static void vnni_tiles_task(const qlinear_job *j, int64_t begin, int64_t end, in
   }
 #endif
   /* Integer matmuls and int8 rows on 8-bit whole-K weights. */
-  if (j->m > QCC_VNNI_DIRECT_ROWS && j->groups == 1 && (j->yi || (j->qa && j->w->bits == 8))) {
+  if (j->m > QCC_VNNI_DIRECT_ROWS && whole_k_rows(j)) {
     vnni_tiles_whole_k(j, begin, end, thread);
     return;
   }

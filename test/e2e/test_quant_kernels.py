@@ -336,10 +336,10 @@ def test_vnni_kernels_are_linked_for_vnni_cpus(qcc_bin, tmp_path, cpu, amx, vnni
 @pytest.mark.parametrize("cpu", [pytest.param("icelake-server", marks=NO_VNNI),
                                  pytest.param("sapphirerapids", marks=NO_AMX)])
 def test_vnni_int8_weights_far_from_their_zero_point(qcc_bin, tmp_path, cpu):
-    """Asymmetric int8 weights of one sign: q - zp spans [0, 255], outside
-    the int8 panel of the VNNI and AMX prefill kernels, which hand those tiles to
-    the scalar code; the decode kernel takes q and zp apart. Both give the
-    reference's bits; tiles of mixed-sign columns stay on the panel."""
+    """Asymmetric per-column int8 weights of one sign: q - zp spans [0, 255],
+    outside int8. The decode kernel and the whole-K prefill kernels (VNNI and
+    AMX) take q and zp apart, the zero point coming off in int32; they give
+    the reference's bits, tile 0 as the mixed-sign tiles."""
     rng = np.random.default_rng(12)
     k, n = 128, 40
     w = (rng.standard_normal((k, n)) * 0.1).astype(np.float32)
@@ -687,24 +687,9 @@ def test_dynamic_int8_graph_threads_give_the_same_bits(qcc_bin, tmp_path):
     x = rng.standard_normal((37, k)).astype(np.float32)
     one = _run_capi(tmp_path, "dyn", x, 1)
     np.testing.assert_array_equal(_run_capi(tmp_path, "dyn", x, 2), one)
-    # DynamicQuantizeLinear by its definition (round half to even).
-    lo, hi = min(x.min(), 0.0), max(x.max(), 0.0)
-    xs = np.float32((hi - lo) / 255)
-    xz = np.clip(np.rint(-lo / xs), 0, 255)
-    xq = np.clip(np.rint(x / xs) + xz, 0, 255)
+    xq, xs, xz = quant_ref.dynamic_quantize(x)
     ref = ((xq - xz) @ w.astype(np.float64)) * (xs * ws)
     np.testing.assert_allclose(one, ref, rtol=1e-5, atol=1e-6)
-
-
-def dynamic_quantize_ref(x):
-    """DynamicQuantizeLinear by its definition, every step in float32 (round
-    half to even): (q, scale, zero point)."""
-    f = np.float32
-    lo, hi = f(min(x.min(initial=0), 0)), f(max(x.max(initial=0), 0))
-    scale = f(1) if hi - lo == 0 else f(hi - lo) / f(255)
-    zp = np.clip(np.rint(f(0) - lo / scale), 0, 255)
-    q = np.clip(np.rint(x / scale) + zp, 0, 255)
-    return q.astype(np.uint8), np.float32(scale), np.uint8(zp)
 
 
 def test_dynamic_quantize_runs_in_the_runtime(qcc_bin, tmp_path):
@@ -730,7 +715,7 @@ def test_dynamic_quantize_runs_in_the_runtime(qcc_bin, tmp_path):
     cases += [np.abs(cases[3]) + 0.5, -np.abs(cases[3]) - 0.5, np.zeros((4, 9), np.float32),
               np.full((2, 40), 1.75, np.float32), np.full((2, 40), -0.0, np.float32)]
     for x in cases:
-        q, s, z = dynamic_quantize_ref(x)
+        q, s, z = quant_ref.dynamic_quantize(x)
         for cpu, model in models.items():
             got = model({"x": x})
             msg = f"{x.shape} {cpu}"
@@ -756,8 +741,8 @@ def test_dynamic_quantize_on_arm64(qcc_bin, tmp_path):
     rng = np.random.default_rng(22)
     for i, x in enumerate([rng.standard_normal((37, 301)).astype(np.float32),
                            np.abs(rng.standard_normal((3, 17)).astype(np.float32))]):
-        q, s, z = dynamic_quantize_ref(x)
-        ref = (q.astype(np.int32) - np.int32(z)).astype(np.float32) * s
+        q, s, z = quant_ref.dynamic_quantize(x)
+        ref = quant_ref.dequantize(q, s, z)
         (got,) = run_on_arm64(qcc_bin, path, tmp_path / f"arm{i}", "dqdq", [], "generic",
                               {"x": x})
         np.testing.assert_array_equal(got, ref, err_msg=str(x.shape))

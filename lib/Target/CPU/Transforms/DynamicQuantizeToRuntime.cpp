@@ -14,19 +14,18 @@ using namespace mlir;
 namespace {
 constexpr char kDynamicQuantize[] = "qcc_rt_dynamic_quantize_u8";
 
-Type u8Storage(qcc::DynamicQuantizeOp op) { return IntegerType::get(op.getContext(), 8); }
-
 /// ONNX DynamicQuantizeLinear's scheme, the one the runtime implements.
 bool isRuntimeScheme(qcc::DynamicQuantizeOp op) {
   qcc::QuantParamsAttr p = op.getParams();
   auto in = cast<RankedTensorType>(op.getInput().getType());
   auto scale = cast<RankedTensorType>(op.getScale().getType());
+  Type i8 = IntegerType::get(op.getContext(), 8); // u8 values, signless storage
   return p.getGranularity() == qcc::Granularity::PerTensor && p.getBits() == 8 &&
          !p.getIsSigned() && !p.getIsSymmetric() && op.getZeroPoint() &&
          in.getElementType().isF32() && in.getRank() >= 1 && scale.getElementType().isF32() &&
          scale.getRank() <= 1 && scale.getNumElements() == 1 &&
-         op.getZeroPoint().getType() == RankedTensorType::get(scale.getShape(), u8Storage(op)) &&
-         op.getResult().getType().getElementType() == u8Storage(op);
+         op.getZeroPoint().getType() == RankedTensorType::get(scale.getShape(), i8) &&
+         op.getResult().getType().getElementType() == i8;
 }
 
 struct DynamicQuantizeToRuntime
