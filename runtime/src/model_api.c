@@ -234,7 +234,7 @@ int qcc_model_run(qcc_model_instance *inst, const void *const *inputs,
   }
   qcc_model_invoke(&inst->ctx, results, args);
 
-  /* Results become owned outputs, packed row-major. */
+  /* Results become owned outputs, packed row-major: adopted or copied. */
   int64_t *q = results;
   for (int i = 0; i < nout; ++i) {
     const qcc_tensor_info *t = &qcc_model_outputs[i];
@@ -251,6 +251,23 @@ int qcc_model_run(qcc_model_instance *inst, const void *const *inputs,
       if (q[3 + d] != 1 && q[3 + r + d] != expect)
         contiguous = 0;
       expect *= q[3 + d];
+    }
+    /* A contiguous result in a buffer of its own (no input's memory, no
+     * other output's) becomes the output as it is, saving a copy. */
+    void *alloc = (void *)(intptr_t)q[0];
+    int shared = !alloc;
+    for (int k = 0; k < nin && !shared; ++k)
+      shared = alloc == inputs[k];
+    const int64_t *other = results;
+    for (int k = 0; k < nout && !shared; ++k) {
+      shared = k != i && other[0] == q[0];
+      other += 3 + 2 * qcc_model_outputs[k].rank;
+    }
+    if (contiguous && !shared) {
+      inst->out_data[i] = base + q[2] * (int64_t)esize;
+      inst->out_alloc[i] = alloc;
+      q += 3 + 2 * r;
+      continue;
     }
     void *data = malloc(n > 0 ? (size_t)n * esize : 1);
     if (!data) {
@@ -276,12 +293,12 @@ int qcc_model_run(qcc_model_instance *inst, const void *const *inputs,
     q += 3 + 2 * r;
   }
   /* Result buffers belong to the caller of the generated code; free each
-   * once, and never an input's memory. Only after every output is copied:
-   * one buffer may back several outputs. */
+   * once, never an input's memory and never one an output kept. Only
+   * after every output is copied: one buffer may back several outputs. */
   q = results;
   for (int i = 0; i < nout; ++i) {
     void *alloc = (void *)(intptr_t)q[0];
-    int seen = 0;
+    int seen = alloc == inst->out_alloc[i];
     for (int k = 0; k < nin && !seen; ++k)
       seen = alloc == inputs[k];
     int64_t *prev = results;
