@@ -950,34 +950,39 @@ static inline void vnni_store(const qlinear_job *j, int64_t r, int64_t tile, __m
   _mm512_mask_storeu_ps(j->y + r * j->y_rs + col, m, y);
 }
 
-/* MR (<= 6) int8 rows (stored as a + 128) x NT (1 or 2) unpacked tiles,
- * panel_bytes apart; the group's epilogue in the reference's order, as
- * fold_group's. Two tiles give up to 12 accumulator chains, more than
- * vpdpbusd's latency times its throughput, and one broadcast row value
- * feeds two products. */
+/* Prefill on grouped weights (int4, or int8 in groups): MR (<= 8) int8
+ * rows (a + 128) x NT (<= 3) unpacked tiles over groups [g0, g1), 24
+ * int32 chains as in vnni_block_whole_k; each group's epilogue in the
+ * reference's order, as fold_group's: t = t + acc * s, then sa * t. The
+ * sums t wait in `part` (48 floats per row), so a block of rows can take
+ * K in chunks; a float stored and loaded back is the same float. Per
+ * group, the float work (convert, multiply, add) is 3 operations per 8
+ * vpdpbusd, which bounds this kernel below the whole-K one. */
+#define QCC_VNNI_BLOCK_ROWS 8
+#ifndef QCC_VNNI_INT8ACT_KC
+#define QCC_VNNI_INT8ACT_KC 512
+#endif
 static inline __attribute__((always_inline)) void
-vnni_tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const int NT,
-                  const int8_t *panel, size_t panel_bytes) {
+vnni_block_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const int NT,
+                   const int8_t *const wp[3], int64_t g0, int64_t g1, float *part,
+                   const uint8_t *next) {
   const int64_t group = j->w->group, gb = vnni_group_bytes(group);
-  __m512 t[8][2];
   const uint8_t *qa[8];
-  for (int r = 0; r < MR; ++r) {
+  for (int r = 0; r < MR; ++r)
     qa[r] = (const uint8_t *)j->qa + (r0 + r) * j->qs;
-    t[r][0] = t[r][1] = _mm512_setzero_ps();
-  }
-  for (int64_t g = 0; g < j->groups; ++g) {
-    const int8_t *wg[2] = {panel + g * gb, panel + panel_bytes + g * gb};
+  for (int64_t g = g0; g < g1; ++g) {
     const int64_t kg = g * group;
-    __m512i acc[8][2];
-    for (int h = 0; h < NT; ++h) {
-      const __m512i seed = _mm512_loadu_si512(wg[h] + group * 16);
+    if (((kg - g0 * group) & 63) == 0)
+      for (int r = 0; r < QCC_VNNI_BLOCK_ROWS; ++r)
+        _mm_prefetch((const char *)(next + r * j->qs + (kg - g0 * group)), _MM_HINT_T0);
+    __m512i acc[8][3];
+    for (int h = 0; h < NT; ++h)
       for (int r = 0; r < MR; ++r)
-        acc[r][h] = seed;
-    }
+        acc[r][h] = _mm512_loadu_si512(wp[h] + g * gb + group * 16);
     for (int64_t c = 0; c < group / 4; ++c) {
-      __m512i v[2];
+      __m512i v[3];
       for (int h = 0; h < NT; ++h)
-        v[h] = _mm512_loadu_si512(wg[h] + 64 * c);
+        v[h] = _mm512_loadu_si512(wp[h] + g * gb + 64 * c);
       for (int r = 0; r < MR; ++r) {
         int32_t a;
         __builtin_memcpy(&a, qa[r] + kg + 4 * c, 4);
@@ -986,16 +991,24 @@ vnni_tile_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, 
           acc[r][h] = _mm512_dpbusd_epi32(acc[r][h], b, v[h]);
       }
     }
+    /* Unrolled, so acc[r][h] stays in registers. */
+#pragma unroll
     for (int h = 0; h < NT; ++h) {
-      __m512 sc = _mm512_loadu_ps((const float *)(wg[h] + group * 16 + 64));
-      for (int r = 0; r < MR; ++r)
-        t[r][h] = _mm512_add_ps(t[r][h], _mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][h]), sc));
+      const __m512 sc = _mm512_loadu_ps((const float *)(wp[h] + g * gb + group * 16 + 64));
+#pragma unroll
+      for (int r = 0; r < MR; ++r) {
+        float *pt = part + (r0 + r) * 48 + 16 * h;
+        const __m512 t = g ? _mm512_loadu_ps(pt) : _mm512_setzero_ps();
+        _mm512_storeu_ps(pt, _mm512_add_ps(t, _mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][h]), sc)));
+      }
     }
   }
-  for (int h = 0; h < NT; ++h)
-    for (int r = 0; r < MR; ++r)
-      vnni_store(j, r0 + r, tile + h,
-                 _mm512_mul_ps(_mm512_set1_ps(j->sa[r0 + r]), t[r][h]));
+  if (g1 == j->groups)
+    for (int h = 0; h < NT; ++h)
+      for (int r = 0; r < MR; ++r)
+        vnni_store(j, r0 + r, tile + h,
+                   _mm512_mul_ps(_mm512_set1_ps(j->sa[r0 + r]),
+                                 _mm512_loadu_ps(part + (r0 + r) * 48 + 16 * h)));
 }
 
 /* Decode (at most QCC_VNNI_DIRECT_ROWS rows): MR rows straight from the
@@ -1276,9 +1289,8 @@ vnni_tile_qmm(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, cons
  * broadcast row value feeding three products and each weight load eight.
  * K runs in chunks [k0, k1) whose slices of the tiles stay in L1 while
  * every row block passes over them; the sums wait in `part` (per row, 3 x
- * 16 int32) between chunks. Reading each tile once per row block from L2,
- * as the 6-row panel kernel does, left vpdpbusd waiting on L2. */
-#define QCC_VNNI_BLOCK_ROWS 8
+ * 16 int32) between chunks. Reading each tile once per row block from L2
+ * left vpdpbusd waiting on L2. */
 #ifndef QCC_VNNI_KC
 #define QCC_VNNI_KC 512
 #endif
@@ -1559,8 +1571,9 @@ static void amx_rows_whole_k(const qlinear_job *j, int64_t r0, int64_t tile, int
 #define QCC_VNNI_QMM(MR) vnni_tile_qmm(j, 0, MR, tile, 2)
 #define QCC_VNNI_QMM1(MR) vnni_tile_qmm(j, 0, MR, tile, 1)
 #define QCC_VNNI_DIRECT(MR) vnni_tile_direct(j, 0, MR, tile)
-#define QCC_VNNI_INT8ACT(MR) vnni_tile_int8act(j, r, MR, tile, 2, panel, panel_bytes)
-#define QCC_VNNI_INT8ACT1(MR) vnni_tile_int8act(j, r, MR, tile, 1, panel, panel_bytes)
+#define QCC_VNNI_INT8ACT3(MR) vnni_block_int8act(j, r, MR, tile, 3, wp, g0, g1, part, na)
+#define QCC_VNNI_INT8ACT2(MR) vnni_block_int8act(j, r, MR, tile, 2, wp, g0, g1, part, na)
+#define QCC_VNNI_INT8ACT1(MR) vnni_block_int8act(j, r, MR, tile, 1, wp, g0, g1, part, na)
 #define QCC_VNNI_FLOAT(MR) vnni_tile_floatact(j, r, MR, tile, 2, fpanel, kc, k0, k1, part)
 #define QCC_VNNI_FLOAT1(MR) vnni_tile_floatact(j, r, MR, tile, 1, fpanel, kc, k0, k1, part)
 #define QCC_VNNI_FLOAT_DIRECT4(MR) vnni_tile_float_direct(j, r, MR, tile, 4)
@@ -1656,16 +1669,21 @@ static void vnni_tiles_task(const qlinear_job *j, int64_t begin, int64_t end, in
    * over it; the rows' sums wait in `part` between chunks. */
   const int64_t group = j->w->group, cg = QCC_VNNI_FLOAT_KC > group ? QCC_VNNI_FLOAT_KC / group : 1;
   const int64_t kc = cg * group;
-  const size_t fpanel_bytes =
-      j->qa ? 0 : (size_t)(2 * kc * 16 + j->m * 32) * sizeof(float);
+  const size_t fpanel_bytes = j->qa ? (size_t)j->m * 48 * sizeof(float)
+                                    : (size_t)(2 * kc * 16 + j->m * 32) * sizeof(float);
   void *own;
-  int8_t *panel = task_panel(j, thread, 2 * panel_bytes + fpanel_bytes, &own);
+  int8_t *panel = task_panel(j, thread, 3 * panel_bytes + fpanel_bytes, &own);
   if (!panel)
     __builtin_trap();
-  /* Each tile's weights stay in cache while all rows pass over them. */
   if (j->qa) {
+    /* Int8 rows: three tiles unpacked at a time, then K in chunks of
+     * whole groups whose slice of the three panels stays in L1 while
+     * every block of 8 rows passes over it. One row block over whole
+     * panels read them from L2 each time, and vpdpbusd waited on it. */
+    const int64_t cgi = QCC_VNNI_INT8ACT_KC > group ? QCC_VNNI_INT8ACT_KC / group : 1;
+    float *part = (float *)(panel + 3 * panel_bytes);
     for (int64_t tile = begin, nt; tile < end; tile += nt) {
-      nt = end - tile >= 2 ? 2 : 1;
+      nt = end - tile >= 3 ? 3 : end - tile;
       int ok = 1;
       for (int h = 0; h < nt; ++h)
         ok &= vnni_unpack_tile(j, tile + h, panel + h * panel_bytes);
@@ -1673,18 +1691,30 @@ static void vnni_tiles_task(const qlinear_job *j, int64_t begin, int64_t end, in
         tiles_scalar(j, 0, j->m, tile, tile + nt);
         continue;
       }
-      for (int64_t r = 0; r < j->m; r += 6) {
-        int64_t mr = j->m - r < 6 ? j->m - r : 6;
-        if (nt == 2) {
-          QCC_TILE_DISPATCH8(QCC_VNNI_INT8ACT, mr)
-        } else {
-          QCC_TILE_DISPATCH8(QCC_VNNI_INT8ACT1, mr)
+      const int8_t *wp[3] = {panel, panel + panel_bytes, panel + 2 * panel_bytes};
+      for (int64_t g0 = 0, g1; g0 < j->groups; g0 = g1) {
+        g1 = j->groups - g0 > cgi ? g0 + cgi : j->groups;
+        for (int64_t r = 0; r < j->m; r += 8) {
+          int64_t mr = j->m - r < 8 ? j->m - r : 8;
+          /* The next row block's slice, one line ahead per row: each
+           * block reads only a few lines of each row, too short a run for
+           * the hardware prefetchers. */
+          const int64_t next_r = r + 8 < j->m ? r + 8 : 0;
+          const uint8_t *na = (const uint8_t *)j->qa + next_r * j->qs +
+                              (next_r ? g0 : g1 < j->groups ? g1 : 0) * group;
+          if (nt == 3) {
+            QCC_TILE_DISPATCH8(QCC_VNNI_INT8ACT3, mr)
+          } else if (nt == 2) {
+            QCC_TILE_DISPATCH8(QCC_VNNI_INT8ACT2, mr)
+          } else {
+            QCC_TILE_DISPATCH8(QCC_VNNI_INT8ACT1, mr)
+          }
         }
       }
     }
   } else {
     /* Two tiles at a time give up to 24 independent chains. */
-    float *fpanel = (float *)(panel + 2 * panel_bytes), *part = fpanel + 2 * kc * 16;
+    float *fpanel = (float *)(panel + 3 * panel_bytes), *part = fpanel + 2 * kc * 16;
     for (int64_t tile = begin, nt; tile < end; tile += nt) {
       nt = end - tile >= 2 ? 2 : 1;
       int ok = 1;
