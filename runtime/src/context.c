@@ -1,9 +1,10 @@
 /*===- context.c - the run-time context: thread pool, scratch, arena -------===
  *
  * Workers are started on first use and kept until the instance goes away.
- * A parallel region hands out chunks through an atomic counter; the calling
- * thread works too. Between regions workers spin briefly before sleeping,
- * because a model runs many short regions back to back.
+ * A parallel region hands out chunks through an atomic ticket; the calling
+ * thread works too, and waits for the chunks, not for the workers. Between
+ * regions workers spin briefly before sleeping, because a model runs many
+ * short regions back to back.
  *===----------------------------------------------------------------------===*/
 #include "runtime.h"
 
@@ -43,29 +44,62 @@ typedef struct {
   int index;
 } worker_arg;
 
+/* A region's chunks are claimed through `ticket`: its high 32 bits name
+ * the region (the low bits of its generation), its low 32 bits the next
+ * unclaimed chunk. The caller waits for `done` to count every chunk, never
+ * for the workers themselves: a worker the OS has put to sleep may wake
+ * long after the caller has done all the work (on a VM, a millisecond or
+ * more), and then finds nothing left. A late worker that read the next
+ * region's fields half-written cannot act on them: the caller closes the
+ * ticket before writing them, so its claim fails. */
+#define TICKET(gen, chunk) (((uint64_t)(uint32_t)(gen) << 32) | (uint32_t)(chunk))
+#define TICKET_CLOSED 0xffffffffu
+
 struct qcc_rt_pool {
   qcc_mutex lock;
-  qcc_cond wake, done;
+  qcc_cond wake, done_cond;
   int workers;
   qcc_thread threads[QCC_MAX_THREADS];
   worker_arg args[QCC_MAX_THREADS];
-  /* The current region. */
-  uint64_t generation; /* atomic */
+  uint64_t generation; /* atomic: the current region */
   int stop;            /* atomic */
-  int unfinished;      /* atomic: workers still in the region */
+  uint64_t ticket;     /* atomic */
+  int64_t done;        /* atomic: chunks finished in the current region */
+  /* The current region; atomics, read by workers while the caller may be
+   * writing the next one's. */
   qcc_rt_task_fn fn;
   void *data;
-  int64_t n, grain;
-  int64_t next; /* atomic: first unclaimed index */
+  int64_t n, grain, chunks;
 };
 
-static void run_chunks(qcc_rt_pool *p, int thread) {
+/* Claims and runs chunks of region `gen` until none is left or the region
+ * has changed. */
+static void run_chunks(qcc_rt_pool *p, uint64_t gen, int thread) {
   for (;;) {
-    int64_t begin = __atomic_fetch_add(&p->next, p->grain, __ATOMIC_RELAXED);
-    if (begin >= p->n)
+    uint64_t t = __atomic_load_n(&p->ticket, __ATOMIC_ACQUIRE);
+    if (t >> 32 != (uint32_t)gen)
       return;
-    int64_t end = begin + p->grain < p->n ? begin + p->grain : p->n;
-    p->fn(p->data, begin, end, thread);
+    qcc_rt_task_fn fn = __atomic_load_n(&p->fn, __ATOMIC_RELAXED);
+    void *data = __atomic_load_n(&p->data, __ATOMIC_RELAXED);
+    int64_t n = __atomic_load_n(&p->n, __ATOMIC_RELAXED);
+    int64_t grain = __atomic_load_n(&p->grain, __ATOMIC_RELAXED);
+    int64_t chunks = __atomic_load_n(&p->chunks, __ATOMIC_RELAXED);
+    /* Pairs with the caller's fence after closing the ticket: fields read
+     * from the next region make the claim below fail. */
+    __atomic_thread_fence(__ATOMIC_ACQUIRE);
+    int64_t chunk = (int64_t)(uint32_t)t;
+    if (chunk >= chunks)
+      return;
+    if (!__atomic_compare_exchange_n(&p->ticket, &t, t + 1, 0, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
+      continue;
+    int64_t begin = chunk * grain, end = begin + grain < n ? begin + grain : n;
+    fn(data, begin, end, thread);
+    if (__atomic_add_fetch(&p->done, 1, __ATOMIC_ACQ_REL) == chunks) {
+      pthread_mutex_lock(&p->lock);
+      pthread_cond_signal(&p->done_cond);
+      pthread_mutex_unlock(&p->lock);
+    }
   }
 }
 
@@ -89,12 +123,7 @@ static void *worker_main(void *raw) {
     if (__atomic_load_n(&p->stop, __ATOMIC_ACQUIRE))
       return NULL;
     seen = gen;
-    run_chunks(p, arg->index);
-    if (__atomic_sub_fetch(&p->unfinished, 1, __ATOMIC_ACQ_REL) == 0) {
-      pthread_mutex_lock(&p->lock);
-      pthread_cond_signal(&p->done);
-      pthread_mutex_unlock(&p->lock);
-    }
+    run_chunks(p, gen, arg->index);
   }
 }
 
@@ -106,7 +135,7 @@ static void pool_stop(qcc_rt_pool *p) {
   for (int i = 0; i < p->workers; ++i)
     pthread_join(p->threads[i], NULL);
   pthread_cond_destroy(&p->wake);
-  pthread_cond_destroy(&p->done);
+  pthread_cond_destroy(&p->done_cond);
   pthread_mutex_destroy(&p->lock);
   free(p);
 }
@@ -118,7 +147,7 @@ static qcc_rt_pool *pool_start(int num_threads) {
     return NULL;
   pthread_mutex_init(&p->lock, NULL);
   pthread_cond_init(&p->wake, NULL);
-  pthread_cond_init(&p->done, NULL);
+  pthread_cond_init(&p->done_cond, NULL);
   for (int i = 0; i < num_threads - 1; ++i) {
     p->args[i].pool = p;
     p->args[i].index = i + 1;
@@ -206,23 +235,34 @@ void qcc_rt_parallel_for(qcc_rt_context *ctx, int64_t n, int64_t grain,
     return;
   }
   qcc_rt_pool *p = ctx->pool;
-  p->fn = fn;
-  p->data = data;
-  p->n = n;
-  p->grain = grain;
-  __atomic_store_n(&p->next, 0, __ATOMIC_RELAXED);
-  __atomic_store_n(&p->unfinished, p->workers, __ATOMIC_RELAXED);
+  const int64_t chunks = (n - 1) / grain + 1;
+  if (chunks >= TICKET_CLOSED) {
+    fn(data, 0, n, 0);
+    return;
+  }
+  /* Only this thread writes the generation and the region's fields. */
+  const uint64_t gen = __atomic_load_n(&p->generation, __ATOMIC_RELAXED) + 1;
+  __atomic_store_n(&p->ticket, TICKET(gen, TICKET_CLOSED), __ATOMIC_RELAXED);
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  __atomic_store_n(&p->fn, fn, __ATOMIC_RELAXED);
+  __atomic_store_n(&p->data, data, __ATOMIC_RELAXED);
+  __atomic_store_n(&p->n, n, __ATOMIC_RELAXED);
+  __atomic_store_n(&p->grain, grain, __ATOMIC_RELAXED);
+  __atomic_store_n(&p->chunks, chunks, __ATOMIC_RELAXED);
+  __atomic_store_n(&p->done, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&p->ticket, TICKET(gen, 0), __ATOMIC_RELEASE);
   pthread_mutex_lock(&p->lock);
-  __atomic_add_fetch(&p->generation, 1, __ATOMIC_RELEASE);
+  __atomic_store_n(&p->generation, gen, __ATOMIC_RELEASE);
   pthread_cond_broadcast(&p->wake);
   pthread_mutex_unlock(&p->lock);
-  run_chunks(p, 0);
-  for (int i = 0; __atomic_load_n(&p->unfinished, __ATOMIC_ACQUIRE) && i < SPIN_ITERATIONS; ++i)
+  run_chunks(p, gen, 0);
+  for (int i = 0; __atomic_load_n(&p->done, __ATOMIC_ACQUIRE) != chunks && i < SPIN_ITERATIONS;
+       ++i)
     cpu_relax();
-  if (__atomic_load_n(&p->unfinished, __ATOMIC_ACQUIRE)) {
+  if (__atomic_load_n(&p->done, __ATOMIC_ACQUIRE) != chunks) {
     pthread_mutex_lock(&p->lock);
-    while (__atomic_load_n(&p->unfinished, __ATOMIC_ACQUIRE))
-      pthread_cond_wait(&p->done, &p->lock);
+    while (__atomic_load_n(&p->done, __ATOMIC_ACQUIRE) != chunks)
+      pthread_cond_wait(&p->done_cond, &p->lock);
     pthread_mutex_unlock(&p->lock);
   }
 }
