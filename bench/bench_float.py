@@ -60,29 +60,31 @@ class Artifact:
         assert self.run_fn(self.inst, ptrs, sp) == 0
 
 
-def time_pair(args, opts, work, name, qcc_path, ort_path, inputs, per=1, flags=()):
+def time_pair(args, opts, work, name, qcc_path, ort_path, inputs, per=1, flags=(), best=False):
     """Median times (per `per` layers) of the qcc artifact compiled from
     qcc_path with `flags` and of onnxruntime on ort_path, on each input
-    dict. The two alternate in blocks of calls, so a slow spell of the
-    shared machine falls on both alike; a pause after each block lets the
-    idle workers of one stop spinning before the other runs."""
+    dict; with `best`, qcc's fastest call as a third list. The two
+    alternate in blocks of calls, so a slow spell of the shared machine
+    falls on both alike; a pause after each block lets the idle workers of
+    one stop spinning before the other runs."""
     order = [i.name for i in onnx.load(str(qcc_path), load_external_data=False).graph.input]
     art = Artifact(args.qcc, qcc_path, work, name, args.threads, flags)
     sess = ort.InferenceSession(str(ort_path), opts, providers=["CPUExecutionProvider"])
-    t_qcc, t_ort = [], []
+    t_qcc, t_ort, b_qcc = [], [], []
     for f in inputs:
         a = [np.ascontiguousarray(f[n]) for n in order]
-        tq, to = alternate(lambda: art.run(a), lambda: sess.run(None, f))
+        tq, to, bq = alternate(lambda: art.run(a), lambda: sess.run(None, f))
         t_qcc.append(tq / per)
         t_ort.append(to / per)
+        b_qcc.append(bq / per)
     art.close()
     del sess
-    return t_qcc, t_ort
+    return (t_qcc, t_ort, b_qcc) if best else (t_qcc, t_ort)
 
 
 def alternate(fa, fb, blocks=4, reps=5, budget=40.0):
     """Medians of fa's and fb's times over `blocks` alternating blocks of
-    `reps` calls, each block after one warm-up call."""
+    `reps` calls, each block after one warm-up call, and fa's fastest."""
     ta, tb, start = [], [], time.perf_counter()
     for _ in range(blocks):
         for fn, out in ((fa, ta), (fb, tb)):
@@ -94,7 +96,7 @@ def alternate(fa, fb, blocks=4, reps=5, budget=40.0):
             time.sleep(0.05)
         if time.perf_counter() - start > budget:
             break
-    return statistics.median(ta), statistics.median(tb)
+    return statistics.median(ta), statistics.median(tb), min(ta)
 
 
 def matmul_model(path, k, n, layers):

@@ -139,7 +139,7 @@ def main():
 
     def measure(labels, qcc_path, ort_path, flags, inputs, per, name):
         return list(zip(labels, *time_pair(args, opts, work, name, qcc_path, ort_path, inputs,
-                                           per, flags)))
+                                           per, flags, best=True)))
 
     shapes = [] if args.decoder_only else [(1024, 1024)] if args.quick else \
         [(4096, 4096), (4096, 14336)]
@@ -210,27 +210,29 @@ def main():
              + (f", AMX tdpbusd peak {amx:.0f} GOP/s ({lim['amx_loaded_gops']:.0f} with each "
                 f"step's tile loads from L1, {lim.get('amx_l2_gops', 0):.0f} from L2)"
                 if amx else "") + ".", "",
-             "Times per layer. GB/s: the layer's weight bytes (with scales and zero points) over "
-             "qcc's time; % bw: that over the measured read bandwidth (decode, M <= 4). GOP/s: "
-             "2*M*K*N over qcc's time; % peak: that over the int8 dot-product peak (M = 128)"
-             + ("; % amx: over the AMX peak" if amx else "") + ". Ratio = "
-             "onnxruntime time / qcc time (> 1: qcc faster).", "",
-             "| scheme | peer | K x N | M | qcc ms | peer ms | ratio | qcc GB/s | % bw | qcc GOP/s "
-             "| % peak |" + (" % amx |" if amx else ""),
-             "|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if amx else "")]
-    for (scheme, peer, dims, m, wbytes, ops), tq, to in rows:
-        gbs, gops = wbytes / tq / 1e9, ops / tq / 1e9
+             "Times per layer: qcc ms and peer ms are medians of the alternating blocks, and "
+             "ratio = their quotient, onnxruntime / qcc (> 1: qcc faster). The limits are each "
+             "the best of their runs, so the fractions of them use qcc's best call (best ms): "
+             "GB/s, the layer's weight bytes (with scales and zero points) over it, and % bw, "
+             "that over the measured read bandwidth (decode, M <= 4); GOP/s, 2*M*K*N over it, "
+             "and % peak, that over the int8 dot-product peak (M = 128)"
+             + ("; % amx: over the AMX peak" if amx else "") + ".", "",
+             "| scheme | peer | K x N | M | qcc ms | peer ms | ratio | best ms | GB/s | % bw "
+             "| GOP/s | % peak |" + (" % amx |" if amx else ""),
+             "|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if amx else "")]
+    for (scheme, peer, dims, m, wbytes, ops), tq, to, bq in rows:
+        gbs, gops = wbytes / bq / 1e9, ops / bq / 1e9
         bw = f"{100 * gbs / lim['read_gbs']:.0f}" if m <= 4 else ""
         pk = f"{100 * gops / lim['int8_gops']:.0f}" if m >= 128 else ""
         pa = (f" {100 * gops / amx:.0f} |" if m >= 128 else " |") if amx else ""
         lines.append(f"| {scheme} | {peer} | {dims} | {m} | {tq * 1e3:.3f} | {to * 1e3:.3f} | "
-                     f"{to / tq:.2f} | {gbs:.1f} | {bw} | {gops:.0f} | {pk} |{pa}")
+                     f"{to / tq:.2f} | {bq * 1e3:.3f} | {gbs:.1f} | {bw} | {gops:.0f} | {pk} |{pa}")
     if dec:
         lines += ["", f"Decoder (hidden {cfg.hidden}, {cfg.layers} layers, ffn {cfg.ffn}, vocab "
                   f"{cfg.vocab}), MatMulNBits 4-bit block 32 accuracy_level 4 from onnxruntime's "
                   "quantizer, the same file in both:", "",
                   "| phase | qcc tokens/s | onnxruntime tokens/s | ratio |", "|---|---|---|---|"]
-        for (phase, tokens), tq, to in dec:
+        for (phase, tokens), tq, to, _ in dec:
             lines.append(f"| {phase} ({tokens} tok) | {tokens / tq:.1f} | {tokens / to:.1f} | "
                          f"{to / tq:.2f} |")
     text = "\n".join(lines) + "\n"
