@@ -82,13 +82,20 @@ def time_pair(args, opts, work, name, qcc_path, ort_path, inputs, per=1, flags=(
     return (t_qcc, t_ort, b_qcc) if best else (t_qcc, t_ort)
 
 
-def alternate(fa, fb, blocks=4, reps=5, budget=40.0):
+def alternate(fa, fb, blocks=4, reps=5, budget=40.0, warm=0.002):
     """Medians of fa's and fb's times over `blocks` alternating blocks of
-    `reps` calls, each block after one warm-up call, and fa's fastest."""
+    `reps` calls, and fa's fastest. Each block starts with warm-up calls
+    for at least `warm` seconds (one call at least): after the pause, a
+    runtime's sleeping workers take up to a millisecond or more to wake on
+    this VM, and the timed calls are meant to see them running, as in a
+    loop of back-to-back calls."""
     ta, tb, start = [], [], time.perf_counter()
     for _ in range(blocks):
         for fn, out in ((fa, ta), (fb, tb)):
+            t0 = time.perf_counter()
             fn()
+            while time.perf_counter() - t0 < warm:
+                fn()
             for _ in range(reps):
                 t0 = time.perf_counter()
                 fn()
