@@ -367,6 +367,16 @@ static void tiles_scalar(const qlinear_job *j, int64_t r0, int64_t r1, int64_t t
   case 9: CALL(9); break;                                                                      \
   default: QCC_TILE_DISPATCH8(CALL, mr)                                                        \
   }
+/* CALL##3(MR), CALL##2(MR) or CALL##1(MR) for nt (<= 3) tiles and the MR
+ * (<= 8) rows left. */
+#define QCC_TILE_DISPATCH8_NT(CALL, nt, mr)                                                    \
+  if ((nt) == 3) {                                                                             \
+    QCC_TILE_DISPATCH8(CALL##3, mr)                                                            \
+  } else if ((nt) == 2) {                                                                      \
+    QCC_TILE_DISPATCH8(CALL##2, mr)                                                            \
+  } else {                                                                                     \
+    QCC_TILE_DISPATCH8(CALL##1, mr)                                                            \
+  }
 #define QCC_FLOATACT(MR) tile_floatact(j, r, MR, tile)
 
 /*--- AVX2 kernels --------------------------------------------------------*/
@@ -1358,13 +1368,7 @@ static void vnni_tiles_whole_k(const qlinear_job *j, int64_t begin, int64_t end,
             _mm_prefetch(
                 (const char *)(j->tiles + (next_tile + h) * j->tile_bytes + 16 * nk0 + 64 * l),
                 _MM_HINT_T0);
-        if (nt == 3) {
-          QCC_TILE_DISPATCH8(QCC_VNNI_WHOLE_K3, mr)
-        } else if (nt == 2) {
-          QCC_TILE_DISPATCH8(QCC_VNNI_WHOLE_K2, mr)
-        } else {
-          QCC_TILE_DISPATCH8(QCC_VNNI_WHOLE_K1, mr)
-        }
+        QCC_TILE_DISPATCH8_NT(QCC_VNNI_WHOLE_K, nt, mr)
       }
     }
     for (int h = 0; h < nt; ++h)
@@ -1671,8 +1675,10 @@ static void vnni_tiles_task(const qlinear_job *j, int64_t begin, int64_t end, in
   const int64_t kc = cg * group;
   const size_t fpanel_bytes = j->qa ? (size_t)j->m * 48 * sizeof(float)
                                     : (size_t)(2 * kc * 16 + j->m * 32) * sizeof(float);
+  /* Int8 rows unpack three tiles at a time, float rows two. */
+  const int64_t panels = j->qa ? 3 : 2;
   void *own;
-  int8_t *panel = task_panel(j, thread, 3 * panel_bytes + fpanel_bytes, &own);
+  int8_t *panel = task_panel(j, thread, panels * panel_bytes + fpanel_bytes, &own);
   if (!panel)
     __builtin_trap();
   if (j->qa) {
@@ -1694,27 +1700,21 @@ static void vnni_tiles_task(const qlinear_job *j, int64_t begin, int64_t end, in
       const int8_t *wp[3] = {panel, panel + panel_bytes, panel + 2 * panel_bytes};
       for (int64_t g0 = 0, g1; g0 < j->groups; g0 = g1) {
         g1 = j->groups - g0 > cgi ? g0 + cgi : j->groups;
-        for (int64_t r = 0; r < j->m; r += 8) {
-          int64_t mr = j->m - r < 8 ? j->m - r : 8;
+        for (int64_t r = 0; r < j->m; r += QCC_VNNI_BLOCK_ROWS) {
+          int64_t mr = j->m - r < QCC_VNNI_BLOCK_ROWS ? j->m - r : QCC_VNNI_BLOCK_ROWS;
           /* The next row block's slice, one line ahead per row: each
            * block reads only a few lines of each row, too short a run for
            * the hardware prefetchers. */
-          const int64_t next_r = r + 8 < j->m ? r + 8 : 0;
+          const int64_t next_r = r + QCC_VNNI_BLOCK_ROWS < j->m ? r + QCC_VNNI_BLOCK_ROWS : 0;
           const uint8_t *na = (const uint8_t *)j->qa + next_r * j->qs +
                               (next_r ? g0 : g1 < j->groups ? g1 : 0) * group;
-          if (nt == 3) {
-            QCC_TILE_DISPATCH8(QCC_VNNI_INT8ACT3, mr)
-          } else if (nt == 2) {
-            QCC_TILE_DISPATCH8(QCC_VNNI_INT8ACT2, mr)
-          } else {
-            QCC_TILE_DISPATCH8(QCC_VNNI_INT8ACT1, mr)
-          }
+          QCC_TILE_DISPATCH8_NT(QCC_VNNI_INT8ACT, nt, mr)
         }
       }
     }
   } else {
     /* Two tiles at a time give up to 24 independent chains. */
-    float *fpanel = (float *)(panel + 3 * panel_bytes), *part = fpanel + 2 * kc * 16;
+    float *fpanel = (float *)(panel + 2 * panel_bytes), *part = fpanel + 2 * kc * 16;
     for (int64_t tile = begin, nt; tile < end; tile += nt) {
       nt = end - tile >= 2 ? 2 : 1;
       int ok = 1;
