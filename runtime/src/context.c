@@ -4,7 +4,9 @@
  * A parallel region hands out chunks through an atomic ticket; the calling
  * thread works too, and waits for the chunks, not for the workers. Between
  * regions workers spin briefly before sleeping, because a model runs many
- * short regions back to back.
+ * short regions back to back. When the threads fit in the CPUs the process
+ * may use, each worker is pinned to one of them, leaving the first for the
+ * caller.
  *===----------------------------------------------------------------------===*/
 #include "runtime.h"
 
@@ -25,6 +27,11 @@ int pthread_cond_wait(qcc_cond *, qcc_mutex *);
 int pthread_cond_broadcast(qcc_cond *);
 int pthread_cond_signal(qcc_cond *);
 int get_nprocs(void);
+/* Linux's CPU mask calls (glibc, musl and bionic); the mask is cpu_set_t's
+ * 1024 bits, pid 0 the calling thread. */
+typedef struct { unsigned long bits[1024 / (8 * sizeof(unsigned long))]; } qcc_cpu_mask;
+int sched_getaffinity(int pid, size_t size, qcc_cpu_mask *mask);
+int sched_setaffinity(int pid, size_t size, const qcc_cpu_mask *mask);
 
 enum { SPIN_ITERATIONS = 1 << 14 };
 
@@ -42,6 +49,7 @@ typedef struct qcc_rt_pool qcc_rt_pool;
 typedef struct {
   qcc_rt_pool *pool;
   int index;
+  int cpu; /* the CPU this worker is pinned to, or -1 */
 } worker_arg;
 
 /* A region's chunks are claimed through `ticket`: its high 32 bits name
@@ -107,6 +115,17 @@ static void *worker_main(void *raw) {
   worker_arg *arg = raw;
   qcc_rt_pool *p = arg->pool;
   uint64_t seen = 0;
+  if (arg->cpu >= 0) {
+    /* Unpinned, a woken worker was often placed on the caller's CPU and
+     * stayed there for milliseconds while the other CPU idled: on a 2-CPU
+     * VM, a third of the calls after a pause ran at half speed or worse.
+     * Failing to pin only loses that. */
+    qcc_cpu_mask mask;
+    memset(&mask, 0, sizeof mask);
+    mask.bits[arg->cpu / (8 * sizeof(unsigned long))] |=
+        1ul << (arg->cpu % (8 * sizeof(unsigned long)));
+    (void)sched_setaffinity(0, sizeof mask, &mask);
+  }
   for (;;) {
     uint64_t gen = __atomic_load_n(&p->generation, __ATOMIC_ACQUIRE);
     for (int i = 0; gen == seen && i < SPIN_ITERATIONS; ++i) {
@@ -148,9 +167,19 @@ static qcc_rt_pool *pool_start(int num_threads) {
   pthread_mutex_init(&p->lock, NULL);
   pthread_cond_init(&p->wake, NULL);
   pthread_cond_init(&p->done_cond, NULL);
+  /* The CPUs this process may use, in order; workers are pinned only when
+   * every thread can have one of its own. */
+  int cpus[QCC_MAX_THREADS], ncpus = 0;
+  qcc_cpu_mask allowed;
+  if (sched_getaffinity(0, sizeof allowed, &allowed) == 0)
+    for (int c = 0; c < 1024 && ncpus < num_threads; ++c)
+      if (allowed.bits[c / (8 * sizeof(unsigned long))] >> (c % (8 * sizeof(unsigned long))) & 1)
+        cpus[ncpus++] = c;
+  const int pin = ncpus == num_threads;
   for (int i = 0; i < num_threads - 1; ++i) {
     p->args[i].pool = p;
     p->args[i].index = i + 1;
+    p->args[i].cpu = pin ? cpus[i + 1] : -1;
     if (pthread_create(&p->threads[i], NULL, worker_main, &p->args[i]) != 0)
       break;
     p->workers = i + 1;

@@ -49,7 +49,7 @@ def test_artifact_files_and_manifest(qcc_bin, tmp_path):
                                         "cond_signal")}
     assert set(u for u in undefined if u != "U") <= {
         "malloc", "calloc", "free", "memcpy", "memset", "memmove", "strcmp", "vsnprintf",
-        "get_nprocs"} | pthread
+        "get_nprocs", "sched_getaffinity", "sched_setaffinity"} | pthread
     defined = [l.split()[-1] for l in run(["nm", "-g", "--defined-only", out / "llama.o"]).stdout.splitlines()]
     assert all(s.startswith(("llama_", "_mlir_ciface_llama_")) for s in defined), defined
 
