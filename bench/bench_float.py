@@ -82,7 +82,7 @@ def time_pair(args, opts, work, name, qcc_path, ort_path, inputs, per=1, flags=(
     return (t_qcc, t_ort, b_qcc) if best else (t_qcc, t_ort)
 
 
-def alternate(fa, fb, blocks=4, reps=5, budget=40.0, warm=0.002):
+def alternate(fa, fb, blocks=10, reps=5, budget=40.0, warm=0.002):
     """Medians of fa's and fb's times over `blocks` alternating blocks of
     `reps` calls, and fa's fastest. Each block starts with warm-up calls
     for at least `warm` seconds (one call at least): after the pause, a
