@@ -30,6 +30,7 @@ prefill results as a fraction of the peak.
 """
 import json
 import logging
+import math
 import pathlib
 import subprocess
 import sys
@@ -116,6 +117,41 @@ def int8_model(path, k, n, layers, seed=0):
     save(path, nodes, k, inits)
 
 
+def layer_bytes(scheme, k, n):
+    """What qcc reads of one K x N layer: weights, scales and zero points."""
+    if scheme == "w4a8 f16":
+        return k * n * (0.5 + 3 / BLOCK)  # 4-bit weights, f16 scales, 8-bit zero points
+    if scheme in ("w8a8", "w8a8 onnx"):
+        return k * n * 1.0 + 4 * n  # int8 weights, an f32 scale per column
+    return k * n * (0.5 + 5 / BLOCK)  # 4-bit weights, f32 scales, 8-bit zero points
+
+
+def scheme_files(scheme, work, k, n, layers):
+    """The model qcc compiles and the one onnxruntime runs for `scheme`, with
+    qcc's flags, the bytes per layer and the peer's name."""
+    if scheme == "w4a8 f16":
+        # qcc's own 4-bit quantization of float weights with f16 scales
+        # (4.75 bits per weight) against the same peer.
+        qpath, opath = work / "f.onnx", work / "nb.onnx"
+        float_model(qpath, k, n, layers, tail_relu=True)
+        nbits_model(opath, k, n, layers, 4)
+        flags, peer = ["--w4a8", "--group=32", "--asym", "--scale-type=f16"], "MatMulNBits acc4"
+    elif scheme == "w8a8 onnx":
+        qpath = opath = work / "i8.onnx"
+        int8_model(opath, k, n, layers)
+        flags, peer = [], "DQL+MatMulInteger"
+    elif scheme == "w8a8":
+        qpath, opath = work / "f.onnx", work / "i8.onnx"
+        float_model(qpath, k, n, layers)
+        int8_model(opath, k, n, layers)
+        flags, peer = ["--w8a8"], "DQL+MatMulInteger"
+    else:
+        qpath = opath = work / "nb.onnx"
+        nbits_model(qpath, k, n, layers, 4 if scheme == "w4a8" else 0)
+        flags, peer = [], f"MatMulNBits acc{4 if scheme == 'w4a8' else 0}"
+    return qpath, opath, flags, layer_bytes(scheme, k, n), peer
+
+
 def last_level_cache_bytes():
     """The largest cache of CPU 0, from sysfs; 64 MiB where none is listed."""
     sizes = []
@@ -174,30 +210,7 @@ def main():
         xs = [{"x": np.random.default_rng(1).standard_normal((m, k)).astype(np.float32)} for m in ms]
         macs = k * n  # per row, per layer
         for scheme in ("w4a8", "w4a8 f16", "w4a16", "w8a8", "w8a8 onnx"):
-            if scheme == "w4a8 f16":
-                # qcc's own 4-bit quantization of float weights with f16
-                # scales (4.75 bits per weight) against the same peer.
-                qpath, opath = work / "f.onnx", work / "nb.onnx"
-                float_model(qpath, k, n, layers, tail_relu=True)
-                nbits_model(opath, k, n, layers, 4)
-                flags = ["--w4a8", "--group=32", "--asym", "--scale-type=f16"]
-                wbytes, peer = macs * (0.5 + 3 / BLOCK), "MatMulNBits acc4"
-            elif scheme == "w8a8 onnx":
-                qpath = opath = work / "i8.onnx"
-                int8_model(opath, k, n, layers)
-                flags, wbytes, peer = [], macs * 1.0 + 4 * n, "DQL+MatMulInteger"
-            elif scheme == "w8a8":
-                qpath, opath = work / "f.onnx", work / "i8.onnx"
-                float_model(qpath, k, n, layers)
-                int8_model(opath, k, n, layers)
-                flags, wbytes, peer = ["--w8a8"], macs * 1.0 + 4 * n, "DQL+MatMulInteger"
-            else:
-                qpath = opath = work / "nb.onnx"
-                nbits_model(qpath, k, n, layers, 4 if scheme == "w4a8" else 0)
-                # qcc reads 4-bit weights, f32 scales and 8-bit zero points
-                # per block of 32.
-                flags, wbytes = [], macs * (0.5 + 5 / BLOCK)
-                peer = f"MatMulNBits acc{4 if scheme == 'w4a8' else 0}"
+            qpath, opath, flags, wbytes, peer = scheme_files(scheme, work, k, n, layers)
             labels = [(scheme, peer, dims, m, wbytes, 2 * m * macs) for m in ms]
             rows += measure(labels, qpath, opath, flags, xs, layers,
                             f"{scheme.replace(' ', '_')}_{k}_{n}")
@@ -220,18 +233,12 @@ def main():
               for m in (1, 4)]
         llc = last_level_cache_bytes()
         for scheme in ("w4a8", "w4a16", "w8a8 onnx"):
-            wbytes = k * n * ((0.5 + 5 / BLOCK) if scheme != "w8a8 onnx" else 1.0) + 4 * n
-            deep = max(2, 2 * -(-int(2 * llc) // int(2 * wbytes)))
-            path = work / "deep.onnx"
-            if scheme == "w8a8 onnx":
-                int8_model(path, k, n, deep)
-                peer = "DQL+MatMulInteger"
-            else:
-                nbits_model(path, k, n, deep, 4 if scheme == "w4a8" else 0)
-                peer = f"MatMulNBits acc{4 if scheme == 'w4a8' else 0}"
+            # Pairs of layers, enough for twice the cache.
+            deep = 2 * max(1, math.ceil(llc / layer_bytes(scheme, k, n)))
+            path, _, flags, wbytes, peer = scheme_files(scheme, work, k, n, deep)
             dims = f"{k}x{n} + {n}x{k}, {deep} layers"
             labels = [(scheme, peer, dims, m, wbytes, 2 * m * k * n) for m in (1, 4)]
-            streamed += measure(labels, path, path, [], xs, deep,
+            streamed += measure(labels, path, path, flags, xs, deep,
                                 f"deep_{scheme.replace(' ', '_')}")
             path.unlink(missing_ok=True)
             print(streamed[-1], flush=True)
@@ -286,7 +293,7 @@ def main():
                      f"{to / tq:.2f} | {bq * 1e3:.3f} | {gbs:.1f} | {bw} | {gops:.0f} | {pk} |{pa}")
     if streamed:
         lines += ["", f"Decode from memory: a stack of distinct layers twice the last-level cache "
-                  f"({last_level_cache_bytes() >> 20} MiB) or more, so each pass streams every "
+                  f"({llc >> 20} MiB) or more, so each pass streams every "
                   "weight from memory; same columns:", "",
                   "| scheme | peer | K x N | M | qcc ms | peer ms | ratio | best ms | GB/s | % bw |",
                   "|---|---|---|---|---|---|---|---|---|---|"]
