@@ -32,6 +32,7 @@ int get_nprocs(void);
 typedef struct { unsigned long bits[1024 / (8 * sizeof(unsigned long))]; } qcc_cpu_mask;
 int sched_getaffinity(int pid, size_t size, qcc_cpu_mask *mask);
 int sched_setaffinity(int pid, size_t size, const qcc_cpu_mask *mask);
+enum { MASK_WORD_BITS = 8 * sizeof(unsigned long) };
 
 enum { SPIN_ITERATIONS = 1 << 14 };
 
@@ -122,8 +123,7 @@ static void *worker_main(void *raw) {
      * Failing to pin only loses that. */
     qcc_cpu_mask mask;
     memset(&mask, 0, sizeof mask);
-    mask.bits[arg->cpu / (8 * sizeof(unsigned long))] |=
-        1ul << (arg->cpu % (8 * sizeof(unsigned long)));
+    mask.bits[arg->cpu / MASK_WORD_BITS] |= 1ul << (arg->cpu % MASK_WORD_BITS);
     (void)sched_setaffinity(0, sizeof mask, &mask);
   }
   for (;;) {
@@ -173,7 +173,7 @@ static qcc_rt_pool *pool_start(int num_threads) {
   qcc_cpu_mask allowed;
   if (sched_getaffinity(0, sizeof allowed, &allowed) == 0)
     for (int c = 0; c < 1024 && ncpus < num_threads; ++c)
-      if (allowed.bits[c / (8 * sizeof(unsigned long))] >> (c % (8 * sizeof(unsigned long))) & 1)
+      if (allowed.bits[c / MASK_WORD_BITS] >> (c % MASK_WORD_BITS) & 1)
         cpus[ncpus++] = c;
   const int pin = ncpus == num_threads;
   for (int i = 0; i < num_threads - 1; ++i) {
