@@ -377,6 +377,15 @@ static void tiles_scalar(const qlinear_job *j, int64_t r0, int64_t r1, int64_t t
   } else {                                                                                     \
     QCC_TILE_DISPATCH8(CALL##1, mr)                                                            \
   }
+/* The same for the MR (<= 4) rows left. */
+#define QCC_TILE_DISPATCH_NT(CALL, nt, mr)                                                     \
+  if ((nt) == 3) {                                                                             \
+    QCC_TILE_DISPATCH(CALL##3, mr)                                                             \
+  } else if ((nt) == 2) {                                                                      \
+    QCC_TILE_DISPATCH(CALL##2, mr)                                                             \
+  } else {                                                                                     \
+    QCC_TILE_DISPATCH(CALL##1, mr)                                                             \
+  }
 #define QCC_FLOATACT(MR) tile_floatact(j, r, MR, tile)
 
 /*--- AVX2 kernels --------------------------------------------------------*/
@@ -960,65 +969,73 @@ static inline void vnni_store(const qlinear_job *j, int64_t r, int64_t tile, __m
   _mm512_mask_storeu_ps(j->y + r * j->y_rs + col, m, y);
 }
 
-/* Prefill on grouped weights (int4, or int8 in groups): MR (<= 8) int8
- * rows (a + 128) x NT (<= 3) unpacked tiles over groups [g0, g1), 24
- * int32 chains as in vnni_block_whole_k; each group's epilogue in the
- * reference's order, as fold_group's: t = t + acc * s, then sa * t. The
- * sums t wait in `part` (48 floats per row), so a block of rows can take
- * K in chunks; a float stored and loaded back is the same float. Per
- * group, the float work (convert, multiply, add) is 3 operations per 8
- * vpdpbusd, which bounds this kernel below the whole-K one. */
-#define QCC_VNNI_BLOCK_ROWS 8
+/* Prefill on grouped weights (int4, or int8 in groups): MR (<= 4) int8
+ * rows (a + 128) x NT (<= 3) unpacked tiles over groups [g0, g1), each
+ * group's epilogue in the reference's order, as fold_group's: t = t + acc
+ * * s, then sa * t. The 12 int32 chains and their 12 float sums take 24 of
+ * the 32 registers, so the sums stay there for the whole chunk: with 8 rows
+ * the sums had to go through memory after every group, and that float
+ * traffic, not vpdpbusd, bounded the kernel. Between chunks the sums wait
+ * in `part` (48 floats per row); a float stored and loaded back is the
+ * same float. */
+#define QCC_VNNI_INT8ACT_ROWS 4
 #ifndef QCC_VNNI_INT8ACT_KC
-#define QCC_VNNI_INT8ACT_KC 512
+#define QCC_VNNI_INT8ACT_KC 2048
 #endif
 static inline __attribute__((always_inline)) void
 vnni_block_int8act(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, const int NT,
-                   const int8_t *const wp[3], int64_t g0, int64_t g1, float *part,
-                   const uint8_t *next) {
-  const int64_t group = j->w->group, gb = vnni_group_bytes(group);
-  const uint8_t *qa[8];
-  for (int r = 0; r < MR; ++r)
+                   const int8_t *const wp[3], int64_t g0, int64_t g1, float *part, const int G32) {
+  /* G32: groups of 32, whose loop the compiler unrolls whole. */
+  const int64_t group = G32 ? 32 : j->w->group, gb = vnni_group_bytes(group);
+  const uint8_t *qa[4];
+  __m512 t[4][3];
+#pragma unroll
+  for (int r = 0; r < MR; ++r) {
     qa[r] = (const uint8_t *)j->qa + (r0 + r) * j->qs;
+#pragma unroll
+    for (int h = 0; h < NT; ++h)
+      t[r][h] = g0 ? _mm512_loadu_ps(part + (r0 + r) * 48 + 16 * h) : _mm512_setzero_ps();
+  }
   for (int64_t g = g0; g < g1; ++g) {
     const int64_t kg = g * group;
-    if (((kg - g0 * group) & 63) == 0)
-      for (int r = 0; r < QCC_VNNI_BLOCK_ROWS; ++r)
-        _mm_prefetch((const char *)(next + r * j->qs + (kg - g0 * group)), _MM_HINT_T0);
-    __m512i acc[8][3];
+    __m512i acc[4][3];
+#pragma unroll
     for (int h = 0; h < NT; ++h)
+#pragma unroll
       for (int r = 0; r < MR; ++r)
         acc[r][h] = _mm512_loadu_si512(wp[h] + g * gb + group * 16);
     for (int64_t c = 0; c < group / 4; ++c) {
       __m512i v[3];
+#pragma unroll
       for (int h = 0; h < NT; ++h)
         v[h] = _mm512_loadu_si512(wp[h] + g * gb + 64 * c);
+#pragma unroll
       for (int r = 0; r < MR; ++r) {
         int32_t a;
         __builtin_memcpy(&a, qa[r] + kg + 4 * c, 4);
         const __m512i b = _mm512_set1_epi32(a);
+#pragma unroll
         for (int h = 0; h < NT; ++h)
           acc[r][h] = _mm512_dpbusd_epi32(acc[r][h], b, v[h]);
       }
     }
-    /* Unrolled, so acc[r][h] stays in registers. */
 #pragma unroll
     for (int h = 0; h < NT; ++h) {
       const __m512 sc = _mm512_loadu_ps((const float *)(wp[h] + g * gb + group * 16 + 64));
 #pragma unroll
-      for (int r = 0; r < MR; ++r) {
-        float *pt = part + (r0 + r) * 48 + 16 * h;
-        const __m512 t = g ? _mm512_loadu_ps(pt) : _mm512_setzero_ps();
-        _mm512_storeu_ps(pt, _mm512_add_ps(t, _mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][h]), sc)));
-      }
+      for (int r = 0; r < MR; ++r)
+        t[r][h] = _mm512_add_ps(t[r][h], _mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][h]), sc));
     }
   }
-  if (g1 == j->groups)
-    for (int h = 0; h < NT; ++h)
-      for (int r = 0; r < MR; ++r)
-        vnni_store(j, r0 + r, tile + h,
-                   _mm512_mul_ps(_mm512_set1_ps(j->sa[r0 + r]),
-                                 _mm512_loadu_ps(part + (r0 + r) * 48 + 16 * h)));
+#pragma unroll
+  for (int h = 0; h < NT; ++h)
+#pragma unroll
+    for (int r = 0; r < MR; ++r) {
+      if (g1 == j->groups)
+        vnni_store(j, r0 + r, tile + h, _mm512_mul_ps(_mm512_set1_ps(j->sa[r0 + r]), t[r][h]));
+      else
+        _mm512_storeu_ps(part + (r0 + r) * 48 + 16 * h, t[r][h]);
+    }
 }
 
 /* Decode (at most QCC_VNNI_DIRECT_ROWS rows): MR rows straight from the
@@ -1301,6 +1318,7 @@ vnni_tile_qmm(const qlinear_job *j, int64_t r0, const int MR, int64_t tile, cons
  * every row block passes over them; the sums wait in `part` (per row, 3 x
  * 16 int32) between chunks. Reading each tile once per row block from L2
  * left vpdpbusd waiting on L2. */
+#define QCC_VNNI_BLOCK_ROWS 8
 #ifndef QCC_VNNI_KC
 #define QCC_VNNI_KC 512
 #endif
@@ -1575,9 +1593,9 @@ static void amx_rows_whole_k(const qlinear_job *j, int64_t r0, int64_t tile, int
 #define QCC_VNNI_QMM(MR) vnni_tile_qmm(j, 0, MR, tile, 2)
 #define QCC_VNNI_QMM1(MR) vnni_tile_qmm(j, 0, MR, tile, 1)
 #define QCC_VNNI_DIRECT(MR) vnni_tile_direct(j, 0, MR, tile)
-#define QCC_VNNI_INT8ACT3(MR) vnni_block_int8act(j, r, MR, tile, 3, wp, g0, g1, part, na)
-#define QCC_VNNI_INT8ACT2(MR) vnni_block_int8act(j, r, MR, tile, 2, wp, g0, g1, part, na)
-#define QCC_VNNI_INT8ACT1(MR) vnni_block_int8act(j, r, MR, tile, 1, wp, g0, g1, part, na)
+#define QCC_VNNI_INT8ACT3(MR) vnni_block_int8act(j, r, MR, tile, 3, wp, g0, g1, part, g32)
+#define QCC_VNNI_INT8ACT2(MR) vnni_block_int8act(j, r, MR, tile, 2, wp, g0, g1, part, g32)
+#define QCC_VNNI_INT8ACT1(MR) vnni_block_int8act(j, r, MR, tile, 1, wp, g0, g1, part, g32)
 #define QCC_VNNI_FLOAT(MR) vnni_tile_floatact(j, r, MR, tile, 2, fpanel, kc, k0, k1, part)
 #define QCC_VNNI_FLOAT1(MR) vnni_tile_floatact(j, r, MR, tile, 1, fpanel, kc, k0, k1, part)
 #define QCC_VNNI_FLOAT_DIRECT4(MR) vnni_tile_float_direct(j, r, MR, tile, 4)
@@ -1683,9 +1701,8 @@ static void vnni_tiles_task(const qlinear_job *j, int64_t begin, int64_t end, in
     __builtin_trap();
   if (j->qa) {
     /* Int8 rows: three tiles unpacked at a time, then K in chunks of
-     * whole groups whose slice of the three panels stays in L1 while
-     * every block of 8 rows passes over it. One row block over whole
-     * panels read them from L2 each time, and vpdpbusd waited on it. */
+     * whole groups whose slice of the three panels and of the rows stays
+     * in L2 while every block of 4 rows passes over it. */
     const int64_t cgi = QCC_VNNI_INT8ACT_KC > group ? QCC_VNNI_INT8ACT_KC / group : 1;
     float *part = (float *)(panel + 3 * panel_bytes);
     for (int64_t tile = begin, nt; tile < end; tile += nt) {
@@ -1700,15 +1717,15 @@ static void vnni_tiles_task(const qlinear_job *j, int64_t begin, int64_t end, in
       const int8_t *wp[3] = {panel, panel + panel_bytes, panel + 2 * panel_bytes};
       for (int64_t g0 = 0, g1; g0 < j->groups; g0 = g1) {
         g1 = j->groups - g0 > cgi ? g0 + cgi : j->groups;
-        for (int64_t r = 0; r < j->m; r += QCC_VNNI_BLOCK_ROWS) {
-          int64_t mr = j->m - r < QCC_VNNI_BLOCK_ROWS ? j->m - r : QCC_VNNI_BLOCK_ROWS;
-          /* The next row block's slice, one line ahead per row: each
-           * block reads only a few lines of each row, too short a run for
-           * the hardware prefetchers. */
-          const int64_t next_r = r + QCC_VNNI_BLOCK_ROWS < j->m ? r + QCC_VNNI_BLOCK_ROWS : 0;
-          const uint8_t *na = (const uint8_t *)j->qa + next_r * j->qs +
-                              (next_r ? g0 : g1 < j->groups ? g1 : 0) * group;
-          QCC_TILE_DISPATCH8_NT(QCC_VNNI_INT8ACT, nt, mr)
+        for (int64_t r = 0; r < j->m; r += QCC_VNNI_INT8ACT_ROWS) {
+          int64_t mr = j->m - r < QCC_VNNI_INT8ACT_ROWS ? j->m - r : QCC_VNNI_INT8ACT_ROWS;
+          if (group == 32) {
+            const int g32 = 1;
+            QCC_TILE_DISPATCH_NT(QCC_VNNI_INT8ACT, nt, mr)
+          } else {
+            const int g32 = 0;
+            QCC_TILE_DISPATCH_NT(QCC_VNNI_INT8ACT, nt, mr)
+          }
         }
       }
     }

@@ -392,6 +392,30 @@ def test_float_rows_over_k_chunks(qcc_bin, tmp_path, cpu):
 
 
 @pytest.mark.parametrize("cpu", X86_CPUS)
+def test_grouped_int8_rows_over_k_chunks(qcc_bin, tmp_path, cpu):
+    """4-bit weights with int8 rows past the decode kernels, K = 4192: the
+    VNNI panel kernel takes K in chunks (2048, 2048, 96 K-steps), the float
+    sums kept between them, in groups of 32 (its unrolled path) and of 64
+    (its general one, with a short last group); rows 4 at a time leave blocks
+    of 1 to 3 and N = 40 a part tile. The reference's bits, and a row the
+    same bits as alone."""
+    rng = np.random.default_rng(16)
+    k, n = 4192, 40
+    path, w, b = random_linear(tmp_path, rng, k, n)
+    xs = {m: rng.standard_normal((m, k)).astype(np.float32) for m in (5, 18, 39)}
+    for group, asym in ((32, True), (64, False)):
+        q, s, zp = quant_ref.quantize_weight(w, 4, group, asym, "rtn")
+        flags = ["--w4a8", f"--group={group}"] + (["--asym"] if asym else [])
+        model = CompiledModel(qcc_bin, path, tmp_path, extra_args=[*flags, f"--cpu={cpu}"])
+        for m, x in xs.items():
+            ref = np.maximum(quant_ref.qlinear(x, q, s, zp, group=group, act_bits=8, bias=b), 0)
+            got = model({"x": x})[0]
+            np.testing.assert_array_equal(got, ref, err_msg=f"{flags} M={m}")
+            np.testing.assert_array_equal(got[m - 1], model({"x": x[m - 1:]})[0][0],
+                                          err_msg=f"{flags} M={m}")
+
+
+@pytest.mark.parametrize("cpu", X86_CPUS)
 def test_int8_rows_over_k_chunks(qcc_bin, tmp_path, cpu):
     """Rows of K = 9000 (not a multiple of 64): at 128 rows (2 passes) and
     255 rows (3, padded to 256) the AMX kernels take K in chunks, the int32
