@@ -96,6 +96,43 @@ def test_matmulnbits_int8_activations(qcc_bin, tmp_path, zero_points):
     assert np.all(got[0, 2] == 0)
 
 
+@pytest.mark.parametrize("accuracy_level", [0, 4])
+def test_matmulnbits_f16_scales(qcc_bin, tmp_path, accuracy_level):
+    """--scale-type=f16 on a model that brings its weights quantized: the
+    scales are rounded to f16 (qcc-f16-scales), so the layer equals the
+    reference on those rounded scales, from the decode kernels (M = 1) and
+    the prefill ones (M = 40), and no longer the f32 one. A scale f16 cannot
+    hold is refused, naming it."""
+    rng = np.random.default_rng(17)
+    path = tmp_path / "nbits.onnx"
+    wq, s, zp = matmul_nbits(path, rng, 200, 48, 4, 32, True, accuracy_level)
+    s16 = s.astype(np.float16).astype(np.float32)
+    assert np.any(s16 != s)
+    act = 8 if accuracy_level == 4 else None
+    half = CompiledModel(qcc_bin, path, tmp_path, extra_args=["--scale-type=f16"])
+    full = CompiledModel(qcc_bin, path, tmp_path)
+    for m in (1, 40):
+        x = rng.standard_normal((1, m, 200)).astype(np.float32)
+        got = half({"A": x})[0]
+        np.testing.assert_allclose(got, quant_ref.qlinear(x, wq, s16, zp, group=32, act_bits=act),
+                                   rtol=1e-5, atol=1e-6, err_msg=f"M={m}")
+        assert not np.array_equal(got, full({"A": x})[0]), f"M={m}"
+
+    model = onnx.load(str(path))
+    sc = next(t for t in model.graph.initializer if t.name == "S")
+    tiny = nh.to_array(sc).copy()
+    tiny[3] = 1e-6
+    sc.CopyFrom(nh.from_array(tiny, "S"))
+    model.graph.node[0].name = "lin"
+    bad = tmp_path / "tiny.onnx"
+    onnx.save(model, str(bad))
+    r = subprocess.run([str(qcc_bin), str(bad), "-o", str(tmp_path / "tiny"), "--scale-type=f16"],
+                       capture_output=True, text=True)
+    assert r.returncode != 0
+    assert "layer 'lin': weight scale 1.000000e-06 is outside f16's normal range" in r.stderr, \
+        r.stderr
+
+
 @pytest.mark.parametrize("weight_bits", [7, 8])
 def test_dynamic_quantize_matmul_integer(qcc_bin, tmp_path, weight_bits):
     """DynamicQuantizeLinear feeding MatMulInteger with a per-column weight

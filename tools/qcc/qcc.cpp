@@ -105,7 +105,8 @@ cl::opt<std::string> actOpt("act",
                             cl::init("dynamic"), cl::cat(qccCategory));
 cl::opt<std::string> scaleTypeOpt("scale-type",
                                   cl::desc("Weight scale storage: f32 (default) or f16 (half "
-                                           "the scale bytes)"),
+                                           "the scale bytes; also rounds the f32 scales of "
+                                           "weights the model brings quantized)"),
                                   cl::init("f32"), cl::cat(qccCategory));
 cl::opt<std::string> calibMethod(
     "calib-method",
@@ -185,9 +186,13 @@ int main(int argc, char **argv) {
   bool quantOptionGiven = !groupOpt.empty() || asymOpt || algoOpt != "rtn" ||
                           actOpt != "dynamic" || !reportFile.empty() || !recipeFile.empty() ||
                           !calibPath.empty() || calibMethod.getNumOccurrences() ||
-                          scaleTypeOpt.getNumOccurrences() || gptqDampOpt.getNumOccurrences() ||
+                          gptqDampOpt.getNumOccurrences() ||
                           percentileOpt.getNumOccurrences() || evaluateOpt.getNumOccurrences() ||
                           quantizeAttention;
+  if (scaleTypeOpt != "f32" && scaleTypeOpt != "f16") {
+    errs() << "qcc: error: unknown --scale-type '" << scaleTypeOpt << "' (f32, f16)\n";
+    return 1;
+  }
   if (scheme == Scheme::Float && quantOptionGiven) {
     errs() << "qcc: error: --group, --asym, --algo, --act, --calib, --recipe, --report, "
               "--evaluate and --quantize-attention need a quantization scheme (--w8a8, --w4a8, "
@@ -236,10 +241,6 @@ int main(int argc, char **argv) {
     }
     if (percentileOpt.getNumOccurrences() && *rangeMethod != qcc::RangeMethod::Percentile) {
       errs() << "qcc: error: --percentile applies to --calib-method=percentile\n";
-      return 1;
-    }
-    if (scaleTypeOpt != "f32" && scaleTypeOpt != "f16") {
-      errs() << "qcc: error: unknown --scale-type '" << scaleTypeOpt << "' (f32, f16)\n";
       return 1;
     }
     if (actOpt == "static" && calibPath.empty()) {
@@ -369,7 +370,8 @@ int main(int argc, char **argv) {
     mlir::PassManager pm(&context);
     if (failed(mlir::applyPassManagerCLOptions(pm)))
       return mlir::failure();
-    qcc::buildCPULoweringPipeline(pm, resolved);
+    // Layers the model brings quantized keep their f32 scales up to here.
+    qcc::buildCPULoweringPipeline(pm, resolved, scaleTypeOpt == "f16");
     return pm.run(**module);
   };
 

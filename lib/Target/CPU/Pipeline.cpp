@@ -81,11 +81,15 @@ void qcc::registerCPUTargetDialects(DialectRegistry &registry) {
   registerLLVMDialectTranslation(registry);
 }
 
-void qcc::buildCPULoweringPipeline(OpPassManager &pm, const ResolvedTarget &target) {
+void qcc::buildCPULoweringPipeline(OpPassManager &pm, const ResolvedTarget &target,
+                                   bool f16Scales) {
   // Pre-quantized graphs keep integers through data movement.
   pm.addPass(createCSEPass());
   pm.addNestedPass<func::FuncOp>(createQccPropagateScales());
   pm.addNestedPass<func::FuncOp>(createQccFuseDequantizedLinear());
+  // After the fusion, so dequantized weights have become layers too.
+  if (f16Scales)
+    pm.addNestedPass<func::FuncOp>(createQccF16Scales());
   // Integer matmuls scale their sums to f32 in the kernel's epilogue.
   pm.addNestedPass<func::FuncOp>(createQccFuseQMatMulScale());
   // Layers sharing an input quantize it once and run as one kernel call.

@@ -34,8 +34,10 @@ mlir::FailureOr<ResolvedTarget> resolveCPUTarget(const CPUTargetOptions &options
 /// qcc dialect (float graph) -> LLVM dialect, on tensors through one-shot
 /// bufferization. Every public function gets a C-compatible wrapper
 /// (_mlir_ciface_<name>) taking memref descriptors. Kernel layouts (packed
-/// weights) follow `target`.
-void buildCPULoweringPipeline(mlir::OpPassManager &pm, const ResolvedTarget &target);
+/// weights) follow `target`. f16Scales rounds the f32 weight scales of the
+/// layers the model brings quantized to f16 (qcc-f16-scales).
+void buildCPULoweringPipeline(mlir::OpPassManager &pm, const ResolvedTarget &target,
+                              bool f16Scales = false);
 
 /// Registers what the pipeline and the LLVM IR translation need.
 void registerCPUTargetDialects(mlir::DialectRegistry &registry);

@@ -210,6 +210,23 @@ def QccMergeSiblingLinears : Pass<"qcc-merge-sibling-linears", "mlir::func::Func
   let dependentDialects = ["::qcc::QccDialect", "::mlir::arith::ArithDialect"];
 }
 
+def QccF16Scales : Pass<"qcc-f16-scales", "mlir::func::FuncOp"> {
+  let summary = "store the f32 weight scales of quantized linear layers as f16";
+  let description = [{
+    Rewrites each `qcc.qlinear` whose weight scale is an f32 constant (the
+    model's own quantized weights: MatMulNBits, DequantizeLinear weights)
+    to an f16 copy of it, rounded to nearest, and sets `scale = f16` in its
+    `weight_params`. A packed 4-bit weight in groups of 32 (a byte of zero
+    point per group) then takes 4.75 bits instead of 5.25, and decode,
+    which streams every weight once, reads that much less. The rounding
+    moves each scale by at most 2^-11 of itself. A nonzero scale outside
+    f16's normal range (6.1e-5 to 65504 in magnitude) is an error naming the
+    layer: it would lose more than that, or become 0 or infinite. Scales
+    of 0 stay 0. `qcc --scale-type=f16` runs this pass.
+  }];
+  let dependentDialects = ["::qcc::QccDialect", "::mlir::arith::ArithDialect"];
+}
+
 def QccFuseResidual : Pass<"qcc-fuse-residual", "mlir::func::FuncOp"> {
   let summary = "fold a skip connection's add into the linear layer it follows";
   let description = [{
