@@ -51,8 +51,10 @@ struct F16Scales : qcc::impl::QccF16ScalesBase<F16Scales> {
           &getContext(), p.getBits(), p.getIsSigned(), p.getGranularity(), p.getAxis(),
           p.getGroupSize(), p.getIsSymmetric(), Float16Type::get(&getContext())));
       op.getWeightScaleMutable().assign(half);
-      if (Operation *def = scale.getDefiningOp(); def->use_empty())
+      if (Operation *def = scale.getDefiningOp(); def->use_empty()) {
+        narrowed.erase(scale);
         def->erase();
+      }
     }
   }
 
