@@ -919,13 +919,14 @@ static inline __m512i vnni_qmm_out(const qlinear_job *j, __m512i y, int64_t col,
   return _mm512_castps_si512(_mm512_mul_ps(_mm512_cvtepi32_ps(y), s));
 }
 
-/* Every line of a packed block `ahead` bytes on, its zero points and
- * scales too: prefetching only the weight lines left a fifth of the stream
- * (at group 32) to the hardware prefetchers, and decode ran 4-10 % slower. */
+/* The lines of a packed block from byte `from` to its end (its zero points
+ * and scales), `ahead` bytes on; the weight loops prefetch their own lines.
+ * Prefetching the weight lines alone left a fifth of the stream (at group
+ * 32, f32 scales) to the hardware prefetchers. */
 static inline __attribute__((always_inline)) void
-vnni_prefetch_block(const qlinear_job *j, const uint8_t *blk) {
+vnni_prefetch_tail(const qlinear_job *j, const uint8_t *blk, int64_t from) {
   const int64_t ahead = QCC_VNNI_PREFETCH(j->w->bits);
-  for (int64_t o = 0; o < j->block_bytes; o += 64)
+  for (int64_t o = from & ~(int64_t)63; o < j->block_bytes; o += 64)
     _mm_prefetch((const char *)(blk + o + ahead), _MM_HINT_T0);
 }
 
@@ -939,11 +940,12 @@ static int vnni_unpack_tile(const qlinear_job *j, int64_t tile, int8_t *panel) {
   for (int64_t g = 0; g < j->groups; ++g, blk += j->block_bytes) {
     int8_t *out = panel + g * vnni_group_bytes(group);
     __m512i zp = vnni_zero_points(j, blk), sum = _mm512_setzero_si512();
-    vnni_prefetch_block(j, blk);
+    vnni_prefetch_tail(j, blk, wb);
     if (j->w->bits == 4) {
       /* 64 bytes hold K-steps 8p .. 8p+3 in their low nibbles and
        * 8p+4 .. 8p+7 in their high ones. */
       for (int64_t p = 0; p < group / 8; ++p) {
+        _mm_prefetch((const char *)(blk + 64 * p + QCC_VNNI_PREFETCH(4)), _MM_HINT_T0);
         __m512i v = _mm512_loadu_si512(blk + 64 * p);
         __m512i lo = _mm512_sub_epi8(_mm512_and_si512(v, low4), zp);
         __m512i hi = _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(v, 4), low4), zp);
@@ -953,6 +955,7 @@ static int vnni_unpack_tile(const qlinear_job *j, int64_t tile, int8_t *panel) {
       }
     } else {
       for (int64_t c = 0; c < group / 4; ++c) {
+        _mm_prefetch((const char *)(blk + 64 * c + QCC_VNNI_PREFETCH(8)), _MM_HINT_T0);
         __m512i v = _mm512_loadu_si512(blk + 64 * c);
         __m512i w = _mm512_sub_epi8(v, zp);
         wrapped |= _mm512_cmpneq_epi8_mask(w, _mm512_subs_epi8(v, zp));
@@ -1072,9 +1075,10 @@ vnni_tile_direct(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
     __m512i acc[4][2], wsum[2] = {_mm512_setzero_si512(), _mm512_setzero_si512()};
     for (int r = 0; r < MR; ++r)
       acc[r][0] = acc[r][1] = _mm512_setzero_si512();
-    vnni_prefetch_block(j, blk);
+    vnni_prefetch_tail(j, blk, wb);
     if (w->bits == 4) {
       for (int64_t p = 0; p < group / 8; ++p) {
+        _mm_prefetch((const char *)(blk + 64 * p + QCC_VNNI_PREFETCH(4)), _MM_HINT_T0);
         __m512i v = _mm512_loadu_si512(blk + 64 * p);
         __m512i lo = _mm512_and_si512(v, low4);
         __m512i hi = _mm512_and_si512(_mm512_srli_epi16(v, 4), low4);
@@ -1090,6 +1094,8 @@ vnni_tile_direct(const qlinear_job *j, int64_t r0, const int MR, int64_t tile) {
       /* Two chunks per step (group / 4 is even) with constant accumulator
        * indices, so the accumulators stay in registers. */
       for (int64_t c = 0; c < group / 4; c += 2) {
+        _mm_prefetch((const char *)(blk + 64 * c + QCC_VNNI_PREFETCH(8)), _MM_HINT_T0);
+        _mm_prefetch((const char *)(blk + 64 * c + 64 + QCC_VNNI_PREFETCH(8)), _MM_HINT_T0);
         for (int h = 0; h < 2; ++h) {
           __m512i v = _mm512_loadu_si512(blk + 64 * (c + h));
           wsum[h] = _mm512_dpbusd_epi32(wsum[h], one8, v);
