@@ -367,25 +367,20 @@ static void tiles_scalar(const qlinear_job *j, int64_t r0, int64_t r1, int64_t t
   case 9: CALL(9); break;                                                                      \
   default: QCC_TILE_DISPATCH8(CALL, mr)                                                        \
   }
-/* CALL##3(MR), CALL##2(MR) or CALL##1(MR) for nt (<= 3) tiles and the MR
- * (<= 8) rows left. */
+/* CALL##3(MR), CALL##2(MR) or CALL##1(MR) for nt (<= 3) tiles, each
+ * through ROWS, one of the dispatches above, for the MR rows left. */
+#define QCC_TILE_DISPATCH_ROWS_NT(ROWS, CALL, nt, mr)                                          \
+  if ((nt) == 3) {                                                                             \
+    ROWS(CALL##3, mr)                                                                          \
+  } else if ((nt) == 2) {                                                                      \
+    ROWS(CALL##2, mr)                                                                          \
+  } else {                                                                                     \
+    ROWS(CALL##1, mr)                                                                          \
+  }
 #define QCC_TILE_DISPATCH8_NT(CALL, nt, mr)                                                    \
-  if ((nt) == 3) {                                                                             \
-    QCC_TILE_DISPATCH8(CALL##3, mr)                                                            \
-  } else if ((nt) == 2) {                                                                      \
-    QCC_TILE_DISPATCH8(CALL##2, mr)                                                            \
-  } else {                                                                                     \
-    QCC_TILE_DISPATCH8(CALL##1, mr)                                                            \
-  }
-/* The same for the MR (<= 4) rows left. */
+  QCC_TILE_DISPATCH_ROWS_NT(QCC_TILE_DISPATCH8, CALL, nt, mr)
 #define QCC_TILE_DISPATCH_NT(CALL, nt, mr)                                                     \
-  if ((nt) == 3) {                                                                             \
-    QCC_TILE_DISPATCH(CALL##3, mr)                                                             \
-  } else if ((nt) == 2) {                                                                      \
-    QCC_TILE_DISPATCH(CALL##2, mr)                                                             \
-  } else {                                                                                     \
-    QCC_TILE_DISPATCH(CALL##1, mr)                                                             \
-  }
+  QCC_TILE_DISPATCH_ROWS_NT(QCC_TILE_DISPATCH, CALL, nt, mr)
 #define QCC_FLOATACT(MR) tile_floatact(j, r, MR, tile)
 
 /*--- AVX2 kernels --------------------------------------------------------*/
