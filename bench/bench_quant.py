@@ -126,12 +126,7 @@ def layer_bytes(scheme, k, n):
 def scheme_files(scheme, work, k, n, layers):
     """The model qcc compiles and the one onnxruntime runs for `scheme`, with
     qcc's flags, the bytes per layer and the peer's name."""
-    if scheme == "w4a8 f16":
-        # The peer's own file with its scales rounded to f16 by qcc.
-        qpath = opath = work / "nb.onnx"
-        nbits_model(qpath, k, n, layers, 4)
-        flags, peer = ["--scale-type=f16"], "MatMulNBits acc4"
-    elif scheme == "w8a8 onnx":
+    if scheme == "w8a8 onnx":
         qpath = opath = work / "i8.onnx"
         int8_model(opath, k, n, layers)
         flags, peer = [], "DQL+MatMulInteger"
@@ -142,8 +137,10 @@ def scheme_files(scheme, work, k, n, layers):
         flags, peer = ["--w8a8"], "DQL+MatMulInteger"
     else:
         qpath = opath = work / "nb.onnx"
-        nbits_model(qpath, k, n, layers, 4 if scheme == "w4a8" else 0)
-        flags, peer = [], f"MatMulNBits acc{4 if scheme == 'w4a8' else 0}"
+        acc = 0 if scheme == "w4a16" else 4
+        nbits_model(qpath, k, n, layers, acc)
+        # w4a8 f16: the peer's own file with its scales rounded to f16 by qcc.
+        flags, peer = ["--scale-type=f16"] if scheme == "w4a8 f16" else [], f"MatMulNBits acc{acc}"
     return qpath, opath, flags, layer_bytes(scheme, k, n), peer
 
 
