@@ -60,26 +60,33 @@ class Artifact:
         assert self.run_fn(self.inst, ptrs, sp) == 0
 
 
-def time_pair(args, opts, work, name, qcc_path, ort_path, inputs, per=1, flags=(), best=False):
+def time_pair(args, opts, work, name, qcc_path, ort_path, inputs, per=1, flags=(), best=False,
+              then=None):
     """Median times (per `per` layers) of the qcc artifact compiled from
     qcc_path with `flags` and of onnxruntime on ort_path, on each input
     dict; with `best`, qcc's fastest call as a third list. The two
     alternate in blocks of calls, so a slow spell of the shared machine
     falls on both alike; a pause after each block lets the idle workers of
-    one stop spinning before the other runs."""
+    one stop spinning before the other runs. With `then`, its results on
+    (qcc call, onnxruntime call, input dict) for each input are one more
+    list."""
     order = [i.name for i in onnx.load(str(qcc_path), load_external_data=False).graph.input]
     art = Artifact(args.qcc, qcc_path, work, name, args.threads, flags)
     sess = ort.InferenceSession(str(ort_path), opts, providers=["CPUExecutionProvider"])
-    t_qcc, t_ort, b_qcc = [], [], []
+    t_qcc, t_ort, b_qcc, more = [], [], [], []
     for f in inputs:
         a = [np.ascontiguousarray(f[n]) for n in order]
-        tq, to, bq = alternate(lambda: art.run(a), lambda: sess.run(None, f))
+        fq, fo = (lambda: art.run(a)), (lambda: sess.run(None, f))
+        tq, to, bq = alternate(fq, fo)
         t_qcc.append(tq / per)
         t_ort.append(to / per)
         b_qcc.append(bq / per)
+        if then:
+            more.append(then(fq, fo, f))
     art.close()
     del sess
-    return (t_qcc, t_ort, b_qcc) if best else (t_qcc, t_ort)
+    out = (t_qcc, t_ort, b_qcc) if best else (t_qcc, t_ort)
+    return out + (more,) if then else out
 
 
 def alternate(fa, fb, blocks=10, reps=5, budget=40.0, warm=0.002):

@@ -24,17 +24,21 @@ M = 1, 4, 128, two distinct layers per model so weights stream from memory;
 times per layer. The same run measures two limits with bench/limits.c, at
 the start and after each case, keeping the best of each: the memory read
 bandwidth and the int8 dot-product peak (and, with AMX, the tile peak);
-decode results are
-shown as a fraction of the bandwidth (weight bytes read per second),
-prefill results as a fraction of the peak.
+prefill results are shown as a fraction of the peak. Decode calls on
+weights larger than the cache are timed again one by one, each between two
+reads of a window of memory, and shown as a fraction of the bandwidth
+those reads saw.
 """
+import ctypes
 import json
 import logging
 import math
 import pathlib
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 import numpy as np
 import onnx
@@ -154,13 +158,43 @@ def last_level_cache_bytes():
     return max(sizes, default=64 << 20)
 
 
-def limits_exe():
-    exe = pathlib.Path(tempfile.mkdtemp(prefix="qcc-limits-")) / "limits"
+def limits_build():
+    """bench/limits.c as a program (the limits, as JSON) and as a library
+    whose read_window(threads, bytes) gives the read bandwidth of one
+    window."""
+    out = pathlib.Path(tempfile.mkdtemp(prefix="qcc-limits-"))
     # -march=native on some KVM guests names features clang-19 warns about.
-    subprocess.run(["clang-19", "-O2", "-march=native", "-pthread",
-                    "-Wno-invalid-feature-combination", str(ROOT / "bench" / "limits.c"),
-                    "-o", str(exe)], check=True)
-    return exe
+    cc = ["clang-19", "-O2", "-march=native", "-pthread", "-Wno-invalid-feature-combination",
+          str(ROOT / "bench" / "limits.c")]
+    subprocess.run(cc + ["-o", str(out / "limits")], check=True)
+    subprocess.run(cc + ["-shared", "-fPIC", "-o", str(out / "liblimits.so")], check=True)
+    lib = ctypes.CDLL(str(out / "liblimits.so"))
+    lib.limits_read_window_gbs.restype = ctypes.c_double
+    lib.limits_read_window_gbs.argtypes = [ctypes.c_int, ctypes.c_size_t]
+    return out / "limits", lib.limits_read_window_gbs
+
+
+def paired_bandwidth(call, window, nbytes, pairs=40):
+    """`pairs` timed calls of `call` (which reads `nbytes` of weights from
+    memory), each between two read windows, one right before it and one
+    right after: the medians of the calls' GB/s, of the windows' GB/s, and
+    of each call's GB/s over the mean of its two windows. The bandwidth of
+    this VM jumps between spells (34 and 57 GB/s on one machine) within a
+    second, so a call is compared with the reads around it, not with a
+    limit measured minutes away. An untimed call between the first window
+    and the timed one wakes the workers that slept while the window ran."""
+    own, reads, ratios = [], [], []
+    for _ in range(pairs):
+        before = window()
+        call()
+        t0 = time.perf_counter()
+        call()
+        gbs = nbytes / (time.perf_counter() - t0) / 1e9
+        limit = (before + window()) / 2
+        own.append(gbs)
+        reads.append(limit)
+        ratios.append(gbs / limit)
+    return statistics.median(own), statistics.median(reads), statistics.median(ratios)
 
 
 def limits(exe, threads, best=None):
@@ -184,14 +218,29 @@ def main():
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = args.threads
     work = pathlib.Path(tempfile.mkdtemp(prefix="qcc-bench-"))
-    lim_exe = limits_exe()
+    lim_exe, read_window = limits_build()
     lim = limits(lim_exe, args.threads)
     print(f"limits: {lim}", flush=True)
     rows = []
 
-    def measure(labels, qcc_path, ort_path, flags, inputs, per, name):
+    def measure(labels, qcc_path, ort_path, flags, inputs, per, name, then=None):
         return list(zip(labels, *time_pair(args, opts, work, name, qcc_path, ort_path, inputs,
-                                           per, flags, best=True)))
+                                           per, flags, best=True, then=then)))
+
+    llc = last_level_cache_bytes()
+    # Windows four times the cache: each one reads from memory.
+    window = lambda: read_window(args.threads, max(128 << 20, 4 * llc))
+
+    def decode_bandwidth(nbytes):
+        """The `then` of measure: qcc's and the peer's paired_bandwidth at
+        M <= 4 on models whose `nbytes` of weights are twice the cache or
+        more (at 1.05x, int8 layers read 103 % of the windows' bandwidth:
+        part of them came from the cache); else None."""
+        def then(fq, fo, feed):
+            if feed["x"].shape[0] > 4 or nbytes < 2 * llc:
+                return None
+            return [paired_bandwidth(f, window, nbytes) for f in (fq, fo)]
+        return then
 
     shapes = [] if args.decoder_only else [(1024, 1024)] if args.quick else \
         [(4096, 4096), (4096, 14336)]
@@ -205,7 +254,8 @@ def main():
             qpath, opath, flags, wbytes, peer = scheme_files(scheme, work, k, n, layers)
             labels = [(scheme, peer, dims, m, wbytes, 2 * m * macs) for m in ms]
             rows += measure(labels, qpath, opath, flags, xs, layers,
-                            f"{scheme.replace(' ', '_')}_{k}_{n}")
+                            f"{scheme.replace(' ', '_')}_{k}_{n}",
+                            then=decode_bandwidth(wbytes * layers))
             for p in (qpath, opath):
                 p.unlink(missing_ok=True)
             print(rows[-1], flush=True)
@@ -224,7 +274,6 @@ def main():
     if not args.decoder_only and not args.quick:
         xs = [{"x": np.random.default_rng(1).standard_normal((m, k)).astype(np.float32)}
               for m in (1, 4)]
-        llc = last_level_cache_bytes()
         for scheme in ("w4a8", "w4a8 f16", "w4a16", "w8a8 onnx"):
             # Pairs of layers, enough for twice the cache.
             deep = 2 * max(1, math.ceil(llc / layer_bytes(scheme, k, n)))
@@ -232,7 +281,8 @@ def main():
             dims = f"{k}x{n} + {n}x{k}, {deep} layers"
             labels = [(scheme, peer, dims, m, wbytes, 2 * m * k * n) for m in (1, 4)]
             streamed += measure(labels, path, path, flags, xs, deep,
-                                f"deep_{scheme.replace(' ', '_')}")
+                                f"deep_{scheme.replace(' ', '_')}",
+                                then=decode_bandwidth(wbytes * deep))
             path.unlink(missing_ok=True)
             print(streamed[-1], flush=True)
             lim = limits(lim_exe, args.threads, lim)
@@ -269,32 +319,43 @@ def main():
              "Times per layer: qcc ms and peer ms are medians of the alternating blocks, and "
              "ratio = their quotient, onnxruntime / qcc (> 1: qcc faster). The limits are each "
              "the best of their runs (measured at the start and after each case), so the "
-             "fractions of them use qcc's best call (best ms): "
-             "GB/s, the layer's weight bytes (with scales and zero points) over it, and % bw, "
-             "that over the measured read bandwidth (decode, M <= 4); GOP/s, 2*M*K*N over it, "
-             "and % peak, that over the int8 dot-product peak (M = 128)"
-             + ("; % amx: over the AMX peak" if amx else "") + ".", "",
+             "fractions of them use qcc's best call (best ms): GB/s, the layer's weight bytes "
+             "(with scales and zero points) over it; GOP/s, 2*M*K*N over it, and % peak, that "
+             "over the int8 dot-product peak (M = 128)"
+             + ("; % amx: over the AMX peak" if amx else "") + ". % bw (decode, M <= 4) is "
+             "measured beside each call, as in the decode-from-memory table below: the median "
+             "of each call's weight bytes per second over the read bandwidth of the memory "
+             "windows read right before and after it, for qcc and for the peer; \"cache\" "
+             "where the model's weights are less than twice the last-level cache.", "",
              "| scheme | peer | K x N | M | qcc ms | peer ms | ratio | best ms | GB/s | % bw "
-             "| GOP/s | % peak |" + (" % amx |" if amx else ""),
-             "|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if amx else "")]
-    for (scheme, peer, dims, m, wbytes, ops), tq, to, bq in rows:
+             "| peer % bw | GOP/s | % peak |" + (" % amx |" if amx else ""),
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|" + ("---|" if amx else "")]
+    for (scheme, peer, dims, m, wbytes, ops), tq, to, bq, pairs in rows:
         gbs, gops = wbytes / bq / 1e9, ops / bq / 1e9
-        bw = f"{100 * gbs / lim['read_gbs']:.0f}" if m <= 4 else ""
+        bw = [f"{100 * p[2]:.0f}" for p in pairs] if pairs else \
+            ["cache"] * 2 if m <= 4 else ["", ""]
         pk = f"{100 * gops / lim['int8_gops']:.0f}" if m >= 128 else ""
         pa = (f" {100 * gops / amx:.0f} |" if m >= 128 else " |") if amx else ""
         lines.append(f"| {scheme} | {peer} | {dims} | {m} | {tq * 1e3:.3f} | {to * 1e3:.3f} | "
-                     f"{to / tq:.2f} | {bq * 1e3:.3f} | {gbs:.1f} | {bw} | {gops:.0f} | {pk} |{pa}")
+                     f"{to / tq:.2f} | {bq * 1e3:.3f} | {gbs:.1f} | {bw[0]} | {bw[1]} | "
+                     f"{gops:.0f} | {pk} |{pa}")
     if streamed:
         lines += ["", f"Decode from memory: a stack of distinct layers twice the last-level cache "
-                  f"({llc >> 20} MiB) or more, so each pass streams every "
-                  "weight from memory; same columns:", "",
-                  "| scheme | peer | K x N | M | qcc ms | peer ms | ratio | best ms | GB/s | % bw |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
-        for (scheme, peer, dims, m, wbytes, ops), tq, to, bq in streamed:
-            gbs = wbytes / bq / 1e9
+                  f"({llc >> 20} MiB) or more, so each pass streams every weight from memory. "
+                  "qcc ms, peer ms and ratio as above. Then each runtime's calls are timed "
+                  "again, one at a time, each between two reads of a window of memory (a "
+                  "buffer far larger than the cache, summed by as many threads): qcc GB/s and "
+                  "peer GB/s are the medians of the calls' weight bytes per second, read GB/s "
+                  "the windows' median (the mean of the two runtimes'), and % bw the median of "
+                  "each call's GB/s over the mean of the two windows around it:", "",
+                  "| scheme | peer | K x N | M | qcc ms | peer ms | ratio | qcc GB/s | peer GB/s "
+                  "| read GB/s | qcc % bw | peer % bw |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        for (scheme, peer, dims, m, _, _), tq, to, _, pairs in streamed:
+            (gq, rq, fq), (go, ro, fo) = pairs
             lines.append(f"| {scheme} | {peer} | {dims} | {m} | {tq * 1e3:.3f} | "
-                         f"{to * 1e3:.3f} | {to / tq:.2f} | {bq * 1e3:.3f} | {gbs:.1f} | "
-                         f"{100 * gbs / lim['read_gbs']:.0f} |")
+                         f"{to * 1e3:.3f} | {to / tq:.2f} | {gq:.1f} | {go:.1f} | "
+                         f"{(rq + ro) / 2:.1f} | {100 * fq:.0f} | {100 * fo:.0f} |")
     if dec:
         lines += ["", f"Decoder (hidden {cfg.hidden}, {cfg.layers} layers, ffn {cfg.ffn}, vocab "
                   f"{cfg.vocab}), MatMulNBits 4-bit block 32 accuracy_level 4 from onnxruntime's "

@@ -14,7 +14,10 @@
  *             16 KiB in all (L1), as a kernel must load them; else 0;
  *   amx_l2_gops: the same with the loads walking 1 MiB (L2), as a kernel's
  *             rows and weight panels stream from L2; else 0.
- * Built by bench_quant.py with the host compiler: clang -O2 -march=native. */
+ * Built by bench_quant.py with the host compiler: clang -O2 -march=native,
+ * once as this program and once as a shared library for
+ * limits_read_window_gbs (below), which the benchmark calls between calls
+ * of the kernels it times. */
 #include <immintrin.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -204,6 +207,36 @@ static double amx_peak(int threads, size_t span) {
   return 0;
 }
 #endif
+
+/* Read bandwidth over the next `window` bytes of a buffer four windows
+ * long (1 GiB at least), summed by `threads` threads. Successive calls walk
+ * the buffer, so with a window larger than the last-level cache each one
+ * reads from memory. A window takes a few milliseconds: the benchmark puts
+ * one beside each timed decode call, so both see the same spell of a VM
+ * whose bandwidth changes from one second to the next. */
+double limits_read_window_gbs(int threads, size_t window) {
+  static uint8_t *buf;
+  static size_t bytes, at;
+  if (threads < 1 || threads > 64 || window < 4096 * (size_t)threads)
+    return 0;
+  window -= window % (4096 * (size_t)threads);
+  size_t want = window * 4 > ((size_t)1 << 30) ? window * 4 : (size_t)1 << 30;
+  if (bytes < want) {
+    free(buf);
+    buf = aligned_alloc(4096, want);
+    if (!buf)
+      return bytes = 0, 0;
+    memset(buf, 1, want);
+    bytes = want, at = 0;
+  }
+  if (at + window > bytes)
+    at = 0;
+  job jobs[64];
+  for (int t = 0; t < threads; ++t)
+    jobs[t] = (job){buf + at + window / threads * t, window / threads, 1, 0, 0, ""};
+  at += window;
+  return window / run_threads(read_slice, jobs, threads) / 1e9;
+}
 
 int main(int argc, char **argv) {
   int threads = argc > 1 ? atoi(argv[1]) : 2;
