@@ -89,13 +89,15 @@ def time_pair(args, opts, work, name, qcc_path, ort_path, inputs, per=1, flags=(
     return out + (more,) if then else out
 
 
-def alternate(fa, fb, blocks=10, reps=5, budget=40.0, warm=0.002):
+def alternate(fa, fb, blocks=10, reps=5, budget=40.0, warm=0.02):
     """Medians of fa's and fb's times over `blocks` alternating blocks of
     `reps` calls, and fa's fastest. Each block starts with warm-up calls
     for at least `warm` seconds (one call at least): after the pause, a
     runtime's sleeping workers take up to a millisecond or more to wake on
-    this VM, and the timed calls are meant to see them running, as in a
-    loop of back-to-back calls."""
+    this VM, and the machine itself runs slow for about 10 ms (one thread
+    alone, calls of 0.75 ms took 1.2 ms right after a 50 ms sleep and came
+    down over ten calls), and the timed calls are meant to see the steady
+    state of a loop of back-to-back calls."""
     ta, tb, start = [], [], time.perf_counter()
     for _ in range(blocks):
         for fn, out in ((fa, ta), (fb, tb)):
