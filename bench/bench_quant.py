@@ -171,7 +171,14 @@ def limits_build():
     lib = ctypes.CDLL(str(out / "liblimits.so"))
     lib.limits_read_window_gbs.restype = ctypes.c_double
     lib.limits_read_window_gbs.argtypes = [ctypes.c_int, ctypes.c_size_t]
-    return out / "limits", lib.limits_read_window_gbs
+
+    def read_window(threads, window):
+        gbs = lib.limits_read_window_gbs(threads, window)
+        if gbs <= 0:
+            raise RuntimeError(f"limits_read_window_gbs({threads}, {window}): no buffer for "
+                               "that window (too small, or out of memory)")
+        return gbs
+    return out / "limits", read_window
 
 
 def paired_bandwidth(call, window, nbytes, pairs=40):

@@ -208,6 +208,15 @@ static double amx_peak(int threads, size_t span) {
 }
 #endif
 
+/* GB/s of `threads` threads summing `bytes` at `data` `reps` times, each
+ * thread its own slice. */
+static double read_gbs(const uint8_t *data, size_t bytes, int threads, int reps) {
+  job jobs[64];
+  for (int t = 0; t < threads; ++t)
+    jobs[t] = (job){data + bytes / threads * t, bytes / threads, reps, 0, 0, ""};
+  return (double)reps * bytes / run_threads(read_slice, jobs, threads) / 1e9;
+}
+
 /* Read bandwidth over the next `window` bytes of a buffer four windows
  * long (1 GiB at least), summed by `threads` threads. Successive calls walk
  * the buffer, so with a window larger than the last-level cache each one
@@ -231,11 +240,8 @@ double limits_read_window_gbs(int threads, size_t window) {
   }
   if (at + window > bytes)
     at = 0;
-  job jobs[64];
-  for (int t = 0; t < threads; ++t)
-    jobs[t] = (job){buf + at + window / threads * t, window / threads, 1, 0, 0, ""};
   at += window;
-  return window / run_threads(read_slice, jobs, threads) / 1e9;
+  return read_gbs(buf + at - window, window, threads, 1);
 }
 
 int main(int argc, char **argv) {
@@ -250,9 +256,7 @@ int main(int argc, char **argv) {
   job jobs[64];
   double best_read = 0;
   for (int trial = 0; trial < 3; ++trial) {
-    for (int t = 0; t < threads; ++t)
-      jobs[t] = (job){buf + bytes / threads * t, bytes / threads, 2, 0, 0, ""};
-    double gbs = 2.0 * bytes / run_threads(read_slice, jobs, threads) / 1e9;
+    double gbs = read_gbs(buf, bytes, threads, 2);
     best_read = gbs > best_read ? gbs : best_read;
   }
   free(buf);
